@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/garde-privacy/garde"
+	"github.com/garde-privacy/garde/collect"
+	"github.com/garde-privacy/garde/inventory"
+	"github.com/garde-privacy/garde/profile"
+	"github.com/garde-privacy/garde/server"
+	"github.com/garde-privacy/garde/store"
+	"github.com/garde-privacy/garde/vault"
+)
+
+// Main is one running Garde: the binary's serve and demo verbs and the
+// end-to-end tests all run it, so the tests exercise exactly what ships.
+// Fill the fields, call Open, then Close.
+type Main struct {
+	ConfigPath string
+	// ConfigExplicit says the config path was given; when it was not and the
+	// file is missing, the built-in example inventory is used.
+	ConfigExplicit bool
+	DataDir        string
+	Listen         string
+	Log            *slog.Logger
+	Clock          garde.Clock
+	Writer         collect.WriterOptions
+
+	Inventory *inventory.Inventory
+	Data      *store.DB
+	Keys      *store.DB
+	Vault     *vault.Vault
+	writer    *collect.Writer
+	http      *http.Server
+	ln        net.Listener
+	served    chan error
+}
+
+// File names inside the data directory. The keys have their own database so
+// that a copy of the data never carries them.
+const (
+	dataFile      = "garde.db"
+	keysFile      = "keys.db"
+	masterKeyFile = "master.key"
+)
+
+// Open loads the inventory, opens the databases and the vault, starts the
+// writer and starts serving on Listen.
+func (m *Main) Open(ctx context.Context) (err error) {
+	if m.Log == nil {
+		m.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if m.Clock == nil {
+		m.Clock = garde.SystemClock{}
+	}
+	defer func() {
+		if err != nil {
+			m.Close(context.Background())
+		}
+	}()
+	if m.Inventory, err = loadInventory(m.ConfigPath, m.ConfigExplicit, m.Log); err != nil {
+		return err
+	}
+	if err := m.openStores(ctx); err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := collect.NewMetrics(reg)
+	inv := m.Inventory
+	m.writer = collect.NewWriter(store.NewCollect(m.Data), m.Vault,
+		func(s inventory.PurposeSet) string { return strings.Join(inv.PurposeKeys(s), ",") },
+		m.Writer, m.Log, metrics)
+	srv := &server.Server{
+		Inventory: inv,
+		Collect: &collect.Handler{
+			Inventory: inv, Pipeline: collect.NewPipeline(inv, m.Vault), Writer: m.writer,
+			Metrics: metrics, Log: m.Log, Clock: m.Clock,
+		},
+		Profiles: &profile.Reader{Store: store.NewProfiles(m.Data), Opener: m.Vault},
+		Index:    m.Vault,
+		APIKeys:  store.NewAPIKeys(m.Data),
+		Data:     m.Data,
+		Registry: reg,
+		Log:      m.Log,
+		Clock:    m.Clock,
+		Ready:    func(ctx context.Context) error { return m.Data.Reader().PingContext(ctx) },
+	}
+	if m.ln, err = net.Listen("tcp", m.Listen); err != nil {
+		return fmt.Errorf("listen on %s: %w", m.Listen, err)
+	}
+	m.http = &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.http.Serve(m.ln) }()
+	m.Log.Info("garde is serving", "addr", m.Addr(), "data", m.DataDir, "sources", len(inv.Sources), "purposes", len(inv.Purposes))
+	return nil
+}
+
+// openStores opens the data and key databases and the vault, creating the
+// data directory and its master key on first start.
+func (m *Main) openStores(ctx context.Context) error {
+	master, err := masterKey(m.DataDir, m.Log)
+	if err != nil {
+		return err
+	}
+	if m.Keys, err = store.OpenSQLite(ctx, filepath.Join(m.DataDir, keysFile), "keys"); err != nil {
+		return err
+	}
+	if m.Vault, err = vault.Open(ctx, master, store.NewKeys(m.Keys), vault.Options{}); err != nil {
+		return err
+	}
+	m.Data, err = store.OpenSQLite(ctx, filepath.Join(m.DataDir, dataFile), "data")
+	return err
+}
+
+// masterKey returns the master key from GARDE_MASTER_KEY or the key file in
+// the data directory, creating both on first start.
+func masterKey(dir string, log *slog.Logger) (vault.MasterKey, error) {
+	if k, ok, err := vault.MasterKeyFromEnv(); ok || err != nil {
+		return k, err
+	}
+	path := filepath.Join(dir, masterKeyFile)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return vault.MasterKey{}, err
+		}
+		log.Warn("no master key yet: creating one; keep a copy of it apart from the data", "path", path)
+		return vault.CreateMasterKeyFile(path)
+	}
+	return vault.LoadMasterKeyFile(path)
+}
+
+// loadInventory loads the inventory at path, or the built-in example when
+// path was not given and does not exist.
+func loadInventory(path string, explicit bool, log *slog.Logger) (*inventory.Inventory, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) && !explicit {
+		log.Warn("no inventory file: using the built-in example inventory (run `garde init` to write your own)", "path", path)
+		return inventory.MustExample(), nil
+	}
+	inv, problems, err := inventory.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range problems {
+		if p.Severity != inventory.SeverityError {
+			log.Warn("inventory", "problem", p.String())
+		}
+	}
+	if problems.HasErrors() {
+		return nil, garde.Wrap(garde.EInvalid, problems, "the inventory is not valid (run `garde inventory check`)")
+	}
+	return inv, nil
+}
+
+// Addr is the address Garde listens on.
+func (m *Main) Addr() string {
+	if m.ln == nil {
+		return ""
+	}
+	return m.ln.Addr().String()
+}
+
+// Wait blocks until the server stops on its own (an error) or ctx ends.
+func (m *Main) Wait(ctx context.Context) error {
+	select {
+	case err := <-m.served:
+		return err
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// Close shuts down gracefully: stop accepting, let in-flight calls finish
+// (every event already acknowledged is durable; those in flight are
+// written), stop the writer, close the databases.
+func (m *Main) Close(ctx context.Context) error {
+	var errs []error
+	if m.http != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		errs = append(errs, m.http.Shutdown(ctx))
+		cancel()
+	}
+	if m.writer != nil {
+		m.writer.Close()
+	}
+	if m.Data != nil {
+		errs = append(errs, m.Data.Close())
+	}
+	if m.Keys != nil {
+		errs = append(errs, m.Keys.Close())
+	}
+	return errors.Join(errs...)
+}

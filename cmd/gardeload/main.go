@@ -1,0 +1,185 @@
+// Command gardeload is Garde's load tool: from a separate process, it sends
+// realistic events (the example inventory's "Order Completed", ~600 bytes
+// with three personal properties) to a running `garde serve` over keep-alive
+// connections, and reports events acknowledged per second, batch latency
+// percentiles and, given the server's pid, its peak resident memory.
+//
+//	gardeload -url http://127.0.0.1:8080 -conns 16 -batch 100 -duration 20s -pid $(pidof garde)
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/garde-privacy/garde/gardetest"
+)
+
+type result struct {
+	Mode         string  `json:"mode"`
+	Conns        int     `json:"conns"`
+	Batch        int     `json:"batch"`
+	Seconds      float64 `json:"seconds"`
+	Events       int64   `json:"events"`
+	EventsPerSec float64 `json:"events_per_sec"`
+	Requests     int64   `json:"requests"`
+	Errors       int64   `json:"errors"`
+	Status429    int64   `json:"status_429"`
+	P50ms        float64 `json:"p50_ms"`
+	P99ms        float64 `json:"p99_ms"`
+	MaxMs        float64 `json:"max_ms"`
+	AvgEventB    int     `json:"avg_event_bytes"`
+	ServerPeakMB float64 `json:"server_peak_rss_mb,omitempty"`
+}
+
+func main() {
+	url := flag.String("url", "http://127.0.0.1:8080", "Garde's base URL")
+	key := flag.String("key", gardetest.ServerKey, "write key")
+	conns := flag.Int("conns", 16, "concurrent keep-alive connections")
+	batch := flag.Int("batch", 100, "events per /v1/batch call; 0 sends single /v1/track calls")
+	duration := flag.Duration("duration", 20*time.Second, "how long to send")
+	people := flag.Int("people", 20000, "distinct customers")
+	pid := flag.Int("pid", 0, "the server's pid, to report its peak RSS (VmHWM)")
+	flag.Parse()
+
+	bodies, avg := makeBodies(*batch, *people)
+	r := run(*url, *key, *conns, *batch, *duration, bodies)
+	r.AvgEventB = avg
+	if *pid > 0 {
+		r.ServerPeakMB = peakRSS(*pid)
+	}
+	out, _ := json.Marshal(r)
+	fmt.Println(string(out))
+	if r.Errors > 0 {
+		os.Exit(1)
+	}
+}
+
+// makeBodies pre-generates request bodies so that the tool spends its CPU on
+// sending, not on generating.
+func makeBodies(batch, people int) ([][]byte, int) {
+	g := gardetest.NewGenerator(42)
+	persons := make([]gardetest.Person, people)
+	for i := range persons {
+		persons[i] = g.Person()
+	}
+	n := 400
+	if batch == 0 {
+		n = 20000
+	}
+	bodies := make([][]byte, n)
+	total, events := 0, 0
+	for i := range bodies {
+		if batch == 0 {
+			b, _ := json.Marshal(g.Order(persons[(i*7919)%people]))
+			bodies[i] = b
+			total += len(b)
+			events++
+			continue
+		}
+		msgs := make([]map[string]any, batch)
+		for j := range msgs {
+			msgs[j] = g.Order(persons[(i*batch+j)%people])
+			b, _ := json.Marshal(msgs[j])
+			total += len(b)
+			events++
+		}
+		bodies[i], _ = json.Marshal(map[string]any{"batch": msgs})
+	}
+	return bodies, total / events
+}
+
+func run(url, key string, conns, batch int, d time.Duration, bodies [][]byte) result {
+	path, perReq := "/v1/batch", batch
+	if batch == 0 {
+		path, perReq = "/v1/track", 1
+	}
+	tr := &http.Transport{
+		MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns,
+		DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext, DisableCompression: true,
+	}
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	var events, requests, errs, busy atomic.Int64
+	lat := make([][]time.Duration, conns)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := c; ctx.Err() == nil; i += conns {
+				req, _ := http.NewRequest(http.MethodPost, url+path, bytes.NewReader(bodies[i%len(bodies)]))
+				req.SetBasicAuth(key, "")
+				req.Header.Set("Content-Type", "application/json")
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				requests.Add(1)
+				switch resp.StatusCode {
+				case http.StatusOK:
+					lat[c] = append(lat[c], time.Since(t0))
+					events.Add(int64(perReq))
+				case http.StatusTooManyRequests:
+					busy.Add(1)
+					time.Sleep(50 * time.Millisecond)
+				default:
+					errs.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	secs := time.Since(start).Seconds()
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	pct := func(p float64) float64 {
+		if len(all) == 0 {
+			return 0
+		}
+		return float64(all[min(len(all)-1, int(p*float64(len(all))))].Microseconds()) / 1000
+	}
+	mode := "batch"
+	if batch == 0 {
+		mode = "single"
+	}
+	return result{
+		Mode: mode, Conns: conns, Batch: perReq, Seconds: secs, Events: events.Load(),
+		EventsPerSec: float64(events.Load()) / secs, Requests: requests.Load(), Errors: errs.Load(), Status429: busy.Load(),
+		P50ms: pct(0.50), P99ms: pct(0.99), MaxMs: pct(1),
+	}
+}
+
+// peakRSS reads the peak resident set (VmHWM) of a process, in MB.
+func peakRSS(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb float64
+			fmt.Sscanf(strings.TrimSpace(rest), "%f", &kb)
+			return kb / 1024
+		}
+	}
+	return 0
+}

@@ -1,0 +1,245 @@
+package collect
+
+import (
+	"compress/gzip"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/garde-privacy/garde"
+	"github.com/garde-privacy/garde/api"
+	"github.com/garde-privacy/garde/inventory"
+)
+
+// Handler serves the Segment-compatible tracking API, so that Segment's and
+// RudderStack's SDKs (server and browser) send to Garde unchanged.
+type Handler struct {
+	Inventory *inventory.Inventory
+	Pipeline  *Pipeline
+	Writer    *Writer
+	Metrics   *Metrics
+	Log       *slog.Logger
+	Clock     garde.Clock
+}
+
+// paths maps each collection path to the message type it implies ("" for a
+// batch). The one-letter paths are those of Segment's browser library.
+var paths = map[string]string{
+	"track": TypeTrack, "t": TypeTrack,
+	"identify": TypeIdentify, "i": TypeIdentify,
+	"page": TypePage, "p": TypePage,
+	"screen": TypeScreen, "s": TypeScreen,
+	"group": TypeGroup, "g": TypeGroup,
+	"alias": TypeAlias, "a": TypeAlias,
+	"batch": "", "b": "", "import": "",
+}
+
+// Register mounts the collection routes on mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	for p, typ := range paths {
+		mux.Handle("POST /v1/"+p, h.cors(h.collect(typ, typ == "")))
+		mux.Handle("OPTIONS /v1/"+p, h.cors(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusNoContent)
+		})))
+	}
+	mux.Handle("GET /v1/projects/{writeKey}/settings", h.cors(http.HandlerFunc(h.settings)))
+	mux.Handle("GET /sourceConfig", h.cors(http.HandlerFunc(h.sourceConfig)))
+	mux.Handle("GET /sourceConfig/", h.cors(http.HandlerFunc(h.sourceConfig)))
+}
+
+// Response answers a collection call.
+type Response struct {
+	Success  bool       `json:"success"`
+	Accepted int        `json:"accepted"`
+	Dropped  int        `json:"dropped"`
+	Rejected []Rejected `json:"rejected,omitempty"`
+}
+
+// Rejected names a message of a batch that was refused as bad input.
+type Rejected struct {
+	Index     int             `json:"index"`
+	MessageID string          `json:"messageId,omitempty"`
+	Error     api.ErrorDetail `json:"error"`
+}
+
+func (h *Handler) collect(typ string, batch bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		resp, err := h.serve(r, typ, batch)
+		if err != nil {
+			h.Metrics.Rejected.WithLabelValues(garde.ErrorCode(err)).Inc()
+			api.Error(w, r, h.Log, err)
+			return
+		}
+		h.Metrics.RequestSeconds.Observe(time.Since(start).Seconds())
+		status := http.StatusOK
+		if resp.Accepted+resp.Dropped == 0 && len(resp.Rejected) > 0 {
+			// nothing in the call was usable: say so with the first reason
+			status = garde.ErrorStatus(resp.Rejected[0].Error.Code)
+			resp.Success = false
+		}
+		api.JSON(w, status, resp)
+	})
+}
+
+func (h *Handler) serve(r *http.Request, typ string, batch bool) (*Response, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	received := h.Clock.Now()
+	var msgs []*Message
+	var resp Response
+	key, _, hasBasic := r.BasicAuth()
+	if !batch {
+		m, err := decodeMessage(body, typ)
+		if err != nil {
+			return nil, err
+		}
+		msgs = []*Message{m}
+		if !hasBasic {
+			key = m.WriteKey
+		}
+	} else {
+		var b batchBody
+		if err := unmarshal(body, &b); err != nil {
+			return nil, err
+		}
+		if !hasBasic {
+			key = b.WriteKey
+		}
+		for i, raw := range b.Batch {
+			m, err := decodeMessage(raw, "")
+			if err != nil {
+				resp.Rejected = append(resp.Rejected, Rejected{Index: i, MessageID: messageID(raw), Error: api.Detail(err)})
+				h.Metrics.Rejected.WithLabelValues(garde.ErrorCode(err)).Inc()
+				msgs = append(msgs, nil)
+				continue
+			}
+			if key == "" {
+				key = m.WriteKey
+			}
+			inheritContext(m, b.Context)
+			msgs = append(msgs, m)
+		}
+	}
+	src := h.Inventory.SourceByWriteKey(key)
+	if src == nil {
+		return nil, garde.Errorf(garde.EUnauthorized, "unknown or missing write key")
+	}
+	if err := checkOrigin(src, r); err != nil {
+		return nil, err
+	}
+	local := &Tally{}
+	recs := make([]Record, 0, len(msgs))
+	for _, m := range msgs {
+		if m == nil {
+			continue
+		}
+		if rec, ok := h.Pipeline.Prepare(src, m, received, local); ok {
+			recs = append(recs, rec)
+		} else {
+			resp.Dropped++
+		}
+	}
+	if err := h.Writer.Submit(r.Context(), recs, local); err != nil {
+		return nil, err
+	}
+	h.Metrics.observe(local)
+	h.Metrics.Accepted.WithLabelValues(src.Key).Add(float64(len(recs)))
+	resp.Success, resp.Accepted = true, len(recs)
+	return &resp, nil
+}
+
+// readBody reads the request body, gunzipping it when it says so, and
+// refuses a body (compressed or not) over MaxBody.
+func readBody(r *http.Request) ([]byte, error) {
+	var rd io.Reader = r.Body
+	switch enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(io.LimitReader(r.Body, MaxBody+1))
+		if err != nil {
+			return nil, garde.Wrap(garde.EInvalid, err, "body is not valid gzip")
+		}
+		defer zr.Close()
+		rd = zr
+	default:
+		return nil, garde.Errorf(garde.EUnsupported, "content encoding %q is not supported (use gzip)", truncate(enc, 16))
+	}
+	b, err := io.ReadAll(io.LimitReader(rd, MaxBody+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, garde.Errorf(garde.ETooLarge, "body is larger than %d bytes", MaxBody)
+		}
+		return nil, garde.Wrap(garde.EInvalid, err, "could not read the body")
+	}
+	if len(b) > MaxBody {
+		return nil, garde.Errorf(garde.ETooLarge, "body is larger than %d bytes", MaxBody)
+	}
+	if len(b) == 0 {
+		return nil, garde.Errorf(garde.EInvalid, "body is empty")
+	}
+	return b, nil
+}
+
+// inheritContext gives a batched message the batch's context fields it does
+// not set itself, as Segment's batch endpoint does.
+func inheritContext(m *Message, ctx map[string]json.RawMessage) {
+	if len(ctx) == 0 {
+		return
+	}
+	if m.Context == nil {
+		m.Context = make(map[string]json.RawMessage, len(ctx))
+	}
+	for k, v := range ctx {
+		if _, ok := m.Context[k]; !ok {
+			m.Context[k] = v
+		}
+	}
+}
+
+// messageID digs the messageId out of a message that failed to decode, to
+// name it in the answer; "" when there is none.
+func messageID(raw []byte) string {
+	var v struct {
+		MessageID string `json:"messageId"`
+	}
+	if json.Unmarshal(raw, &v) != nil || len(v.MessageID) > MaxIDLength {
+		return ""
+	}
+	return v.MessageID
+}
+
+// cors lets browsers call the API. Preflights are answered for any origin
+// (the write key, and so the source, is not known yet); the call itself is
+// refused when its source lists origins and this is not one of them.
+func (h *Handler) cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if origin := r.Header.Get("Origin"); origin != "" {
+			hd := w.Header()
+			hd.Set("Access-Control-Allow-Origin", origin)
+			hd.Add("Vary", "Origin")
+			hd.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Content-Encoding, Sec-GPC, AnonymousId")
+			hd.Set("Access-Control-Allow-Credentials", "true")
+			hd.Set("Access-Control-Max-Age", "600")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func checkOrigin(src *inventory.Source, r *http.Request) error {
+	origin := r.Header.Get("Origin")
+	if origin == "" || len(src.Origins) == 0 || slices.Contains(src.Origins, origin) {
+		return nil
+	}
+	return garde.Errorf(garde.EForbidden, "origin is not allowed for this source")
+}

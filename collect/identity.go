@@ -1,0 +1,196 @@
+package collect
+
+import (
+	"context"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/garde-privacy/garde"
+)
+
+// identityCache remembers, for the writer alone, which subject an identity
+// resolves to and whether a subject is identified, so that the hot path does
+// not query the identity table for every event. Only the writer changes
+// identities, so the cache cannot go stale, except when a group commit fails:
+// then it is purged.
+type identityCache struct {
+	ids      *lru.Cache[string, garde.SubjectID]
+	subjects *lru.Cache[garde.SubjectID, subjectState]
+}
+
+type subjectState struct {
+	canonical  garde.SubjectID
+	identified bool
+}
+
+func newIdentityCache(size int) *identityCache {
+	ids, _ := lru.New[string, garde.SubjectID](size)
+	subjects, _ := lru.New[garde.SubjectID, subjectState](size)
+	return &identityCache{ids: ids, subjects: subjects}
+}
+
+func (c *identityCache) purge() {
+	c.ids.Purge()
+	c.subjects.Purge()
+}
+
+// resolver resolves the subjects of one group commit.
+type resolver struct {
+	tx      Tx
+	cache   *identityCache
+	created []garde.SubjectID
+}
+
+func idKey(id Identity) string { return id.Kind + string(id.Hash) }
+
+func (r *resolver) lookup(ctx context.Context, id Identity) (garde.SubjectID, error) {
+	k := idKey(id)
+	if s, ok := r.cache.ids.Get(k); ok {
+		return s, nil
+	}
+	s, err := r.tx.FindIdentity(ctx, id.Kind, id.Hash)
+	if err != nil || s == "" {
+		return "", err
+	}
+	r.cache.ids.Add(k, s)
+	return s, nil
+}
+
+// state returns what is known of a subject, following merges to the
+// canonical subject (a cached entry may name a subject merged since).
+func (r *resolver) state(ctx context.Context, s garde.SubjectID) (subjectState, error) {
+	for range 8 {
+		st, ok := r.cache.subjects.Get(s)
+		if !ok {
+			canonical, identified, err := r.tx.FindSubject(ctx, s)
+			if err != nil {
+				return subjectState{}, err
+			}
+			st = subjectState{canonical: canonical, identified: identified}
+			r.cache.subjects.Add(s, st)
+		}
+		if st.canonical == s {
+			return st, nil
+		}
+		s = st.canonical
+	}
+	return subjectState{}, garde.Errorf(garde.EInternal, "subject merge chain too long")
+}
+
+func (r *resolver) create(ctx context.Context, identified bool, now time.Time) (garde.SubjectID, error) {
+	s := garde.NewSubjectID()
+	if err := r.tx.CreateSubject(ctx, s, identified, now); err != nil {
+		return "", err
+	}
+	r.created = append(r.created, s)
+	r.cache.subjects.Add(s, subjectState{canonical: s, identified: identified})
+	return s, nil
+}
+
+// resolve finds or creates the subject of a record. The strongest identity
+// that is known decides; identities not yet known are attached to it; an
+// anonymous subject met through a weaker identity is merged into it (the
+// anonymous history joins the known person). Two identified subjects are
+// never merged implicitly: only an alias call does that.
+func (r *resolver) resolve(ctx context.Context, rec *Record) (garde.SubjectID, error) {
+	var subj garde.SubjectID
+	var st subjectState
+	found := make([]garde.SubjectID, len(rec.IDs))
+	for i, id := range rec.IDs {
+		s, err := r.lookup(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		if s == "" {
+			continue
+		}
+		if st, err = r.state(ctx, s); err != nil {
+			return "", err
+		}
+		found[i] = st.canonical
+		if subj == "" {
+			subj = st.canonical
+		}
+	}
+	hasUser := len(rec.IDs) > 0 && rec.IDs[0].Kind == IdentityUser
+	switch {
+	case subj == "":
+		s, err := r.create(ctx, hasUser, rec.Received)
+		if err != nil {
+			return "", err
+		}
+		subj = s
+	case hasUser && found[0] == "":
+		// a new userId for a subject known until now by a weaker identity
+		st, err := r.state(ctx, subj)
+		if err != nil {
+			return "", err
+		}
+		if st.identified {
+			// that subject is another person already: the userId is a new one
+			if subj, err = r.create(ctx, true, rec.Received); err != nil {
+				return "", err
+			}
+			break
+		}
+		if err := r.tx.MarkIdentified(ctx, subj); err != nil {
+			return "", err
+		}
+		r.cache.subjects.Add(subj, subjectState{canonical: subj, identified: true})
+	}
+	for i, id := range rec.IDs {
+		switch other := found[i]; {
+		case other == "":
+			if err := r.tx.CreateIdentity(ctx, id.Kind, id.Hash, subj, rec.Received); err != nil {
+				return "", err
+			}
+			r.cache.ids.Add(idKey(id), subj)
+		case other != subj:
+			if err := r.mergeAnonymous(ctx, other, subj); err != nil {
+				return "", err
+			}
+		}
+	}
+	for _, id := range rec.Previous {
+		other, err := r.lookup(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		if other == "" {
+			continue
+		}
+		st, err := r.state(ctx, other)
+		if err != nil {
+			return "", err
+		}
+		if st.canonical != subj {
+			if err := r.merge(ctx, st.canonical, subj); err != nil {
+				return "", err
+			}
+		}
+	}
+	return subj, nil
+}
+
+// mergeAnonymous merges from into into when from is anonymous.
+func (r *resolver) mergeAnonymous(ctx context.Context, from, into garde.SubjectID) error {
+	st, err := r.state(ctx, from)
+	if err != nil || st.identified {
+		return err
+	}
+	return r.merge(ctx, from, into)
+}
+
+func (r *resolver) merge(ctx context.Context, from, into garde.SubjectID) error {
+	if err := r.tx.MergeSubject(ctx, from, into); err != nil {
+		return err
+	}
+	// subjects merged into from earlier follow from to into through state()
+	target, err := r.state(ctx, into)
+	if err != nil {
+		return err
+	}
+	r.cache.subjects.Add(from, subjectState{canonical: into, identified: target.identified})
+	return nil
+}

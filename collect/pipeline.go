@@ -1,0 +1,311 @@
+package collect
+
+import (
+	"bytes"
+	"strings"
+	"time"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/garde-privacy/garde"
+	"github.com/garde-privacy/garde/inventory"
+	"github.com/garde-privacy/garde/redact"
+)
+
+// Indexer computes blind indexes: keyed hashes that let Garde find a subject
+// by an identifier without storing the identifier. The vault implements it.
+type Indexer interface {
+	BlindIndex(kind, value string) []byte
+}
+
+// Identity kinds, in the order that decides which subject an event belongs to.
+const (
+	IdentityUser  = "user"
+	IdentityEmail = "email"
+	IdentityPhone = "phone"
+	IdentityAnon  = "anon"
+)
+
+// Identity is one blind-indexed identifier of a subject.
+type Identity struct {
+	Kind string
+	Hash []byte
+}
+
+// Record is a message after minimisation, redaction and purpose tagging:
+// everything in it is declared by the inventory, nothing in it is an
+// identifier in clear, and its personal values wait to be sealed with the
+// subject's key once the writer has resolved who the subject is.
+type Record struct {
+	Source    string
+	Type      string
+	Name      string
+	MessageID string
+	Time      time.Time
+	Received  time.Time
+	Purposes  inventory.PurposeSet
+	// IDs are the message's identifiers, strongest first; Previous holds the
+	// identifiers an alias call merges from.
+	IDs      []Identity
+	Previous []Identity
+	// StoreEvent is false for identify and alias, which update the profile
+	// and the identity graph but are not events of their own.
+	StoreEvent bool
+	Properties []byte // clear JSON object of declared non-personal properties
+	Context    []byte // clear JSON object of declared non-personal context fields
+	Personal   []Value
+	Traits     []Trait
+}
+
+// Value is a personal value to seal, by its field path ("properties.email").
+type Value struct {
+	Path string
+	JSON []byte
+}
+
+// Trait is one declared trait for the profile.
+type Trait struct {
+	Name     string
+	Category string
+	Purposes string
+	Personal bool
+	JSON     []byte
+}
+
+// Pipeline prepares messages for storage. It is safe for concurrent use.
+type Pipeline struct {
+	inv   *inventory.Inventory
+	index Indexer
+	// country is the organisation's country, for national phone numbers.
+	country string
+}
+
+// NewPipeline returns a pipeline for the given inventory.
+func NewPipeline(inv *inventory.Inventory, index Indexer) *Pipeline {
+	return &Pipeline{inv: inv, index: index, country: inv.Organisation.Country}
+}
+
+// Prepare turns one valid message from src into a record. It returns ok =
+// false, with the reason counted in t, when the tracking plan leaves the
+// message nothing to keep (an undeclared event, no purpose).
+func (p *Pipeline) Prepare(src *inventory.Source, m *Message, received time.Time, t *Tally) (rec Record, ok bool) {
+	rec = Record{
+		Source:    src.Key,
+		Type:      m.Type,
+		MessageID: m.MessageID,
+		Time:      m.eventTime(received),
+		Received:  received,
+	}
+	if rec.MessageID == "" {
+		rec.MessageID = garde.RandomID()
+	}
+	plan := &p.inv.Plan
+	switch m.Type {
+	case TypeTrack:
+		rec.Name = m.Event
+		spec := plan.Events[m.Event]
+		if spec == nil {
+			t.Count(src.Key, safeName(m.Event), "", ViolationUndeclaredEvent)
+			return rec, false
+		}
+		rec.StoreEvent = true
+		rec.Purposes = spec.Purposes
+		rec.Properties = p.fields(&rec, "properties.", spec.Properties, m.Properties, src.Key, m.Event, t)
+	case TypePage, TypeScreen:
+		rec.Name = safeName(m.Name) // a page name is free text the plan does not declare
+		if plan.Page == nil {
+			t.Count(src.Key, m.Type, "", ViolationUndeclaredEvent)
+			return rec, false
+		}
+		rec.StoreEvent = true
+		rec.Purposes = plan.Page.Purposes
+		rec.Properties = p.fields(&rec, "properties.", plan.Page.Properties, m.Properties, src.Key, m.Type, t)
+	case TypeGroup:
+		rec.StoreEvent = true
+		rec.Properties = p.fields(&rec, "traits.", plan.GroupTraits, m.Traits, src.Key, TypeGroup, t)
+	case TypeIdentify:
+		p.traits(&rec, m.Traits, src.Key, t)
+	case TypeAlias:
+		rec.Previous = []Identity{
+			{IdentityUser, p.index.BlindIndex(IdentityUser, m.PreviousID)},
+			{IdentityAnon, p.index.BlindIndex(IdentityAnon, m.PreviousID)},
+		}
+	}
+	if rec.StoreEvent {
+		rec.Context = p.context(&rec, m.Context, src.Key, eventLabel(m), t)
+	}
+	p.identities(&rec, m)
+	if rec.StoreEvent && rec.Purposes.Empty() {
+		t.Count(src.Key, safeName(eventLabel(m)), "", ViolationNoPurpose)
+		return rec, false
+	}
+	return rec, true
+}
+
+func eventLabel(m *Message) string {
+	if m.Type == TypeTrack {
+		return m.Event
+	}
+	return m.Type
+}
+
+// fields keeps the declared fields of obj, seals-to-be the personal ones,
+// redacts the rest, and returns the clear JSON object.
+func (p *Pipeline) fields(rec *Record, prefix string, declared map[string]*inventory.Field, obj map[string]json.RawMessage, source, event string, t *Tally) []byte {
+	clear := map[string]any{}
+	for name, raw := range obj {
+		f := declared[name]
+		if f == nil {
+			t.Count(source, safeName(event), safeName(name), ViolationUndeclaredField)
+			continue
+		}
+		p.keep(rec, clear, prefix+name, name, f, raw, source, event, t)
+	}
+	return encodeClear(clear)
+}
+
+// keep adds one declared value to the record: sealed later if personal,
+// redacted and kept in clear otherwise. A value of the wrong type is dropped
+// and counted.
+func (p *Pipeline) keep(rec *Record, clear map[string]any, path, key string, f *inventory.Field, raw json.RawMessage, source, event string, t *Tally) bool {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil || v == nil || !f.Type.Accepts(v) {
+		t.Count(source, safeName(event), path, ViolationType)
+		return false
+	}
+	rec.Purposes |= f.Purposes
+	if f.Personal() {
+		rec.Personal = append(rec.Personal, Value{Path: path, JSON: compact(raw)})
+		return true
+	}
+	clear[key] = redactValue(v, func(k redact.Kind) { t.Count(source, safeName(event), path, ViolationRedacted+k.String()) })
+	return true
+}
+
+// context keeps the declared context fields, addressed by dotted paths of at
+// most two levels ("ip", "page.url").
+func (p *Pipeline) context(rec *Record, ctx map[string]json.RawMessage, source, event string, t *Tally) []byte {
+	clear := map[string]any{}
+	for name, raw := range ctx {
+		if f := p.inv.Plan.Context[name]; f != nil {
+			p.keep(rec, clear, "context."+name, name, f, raw, source, event, t)
+			continue
+		}
+		if len(raw) == 0 || raw[0] != '{' || name == "traits" {
+			if name != "traits" {
+				t.Count(source, safeName(event), "context."+safeName(name), ViolationUndeclaredField)
+			}
+			continue
+		}
+		var sub map[string]json.RawMessage
+		if json.Unmarshal(raw, &sub) != nil {
+			continue
+		}
+		for k, v := range sub {
+			path := name + "." + k
+			f := p.inv.Plan.Context[path]
+			if f == nil {
+				t.Count(source, safeName(event), "context."+safeName(path), ViolationUndeclaredField)
+				continue
+			}
+			p.keep(rec, clear, "context."+path, path, f, v, source, event, t)
+		}
+	}
+	return encodeClear(clear)
+}
+
+// traits keeps the declared traits of an identify call for the profile.
+func (p *Pipeline) traits(rec *Record, traits map[string]json.RawMessage, source string, t *Tally) {
+	for name, raw := range traits {
+		f := p.inv.Plan.Traits[name]
+		if f == nil {
+			t.Count(source, TypeIdentify, "traits."+safeName(name), ViolationUndeclaredField)
+			continue
+		}
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil || v == nil || !f.Type.Accepts(v) {
+			t.Count(source, TypeIdentify, "traits."+name, ViolationType)
+			continue
+		}
+		tr := Trait{Name: name, Category: f.Category.Key, Purposes: strings.Join(p.inv.PurposeKeys(f.Purposes), ","), Personal: f.Personal()}
+		if tr.Personal {
+			tr.JSON = compact(raw)
+		} else {
+			v = redactValue(v, func(k redact.Kind) { t.Count(source, TypeIdentify, "traits."+name, ViolationRedacted+k.String()) })
+			tr.JSON, _ = json.Marshal(v)
+		}
+		rec.Purposes |= f.Purposes
+		rec.Traits = append(rec.Traits, tr)
+	}
+}
+
+// identities blind-indexes the message's identifiers, strongest first. Email
+// and phone count only when the inventory declares them as traits.
+func (p *Pipeline) identities(rec *Record, m *Message) {
+	if m.UserID != "" {
+		rec.IDs = append(rec.IDs, Identity{IdentityUser, p.index.BlindIndex(IdentityUser, m.UserID)})
+	}
+	if m.Type == TypeIdentify {
+		for _, kind := range [...]string{IdentityEmail, IdentityPhone} {
+			if p.inv.Plan.Traits[kind] == nil {
+				continue
+			}
+			var s string
+			if raw, ok := m.Traits[kind]; !ok || json.Unmarshal(raw, &s) != nil {
+				continue
+			}
+			if n := Normalise(kind, s, p.country); n != "" {
+				rec.IDs = append(rec.IDs, Identity{kind, p.index.BlindIndex(kind, n)})
+			}
+		}
+	}
+	if m.AnonymousID != "" {
+		rec.IDs = append(rec.IDs, Identity{IdentityAnon, p.index.BlindIndex(IdentityAnon, m.AnonymousID)})
+	}
+}
+
+// redactValue replaces personal data in every string of v.
+func redactValue(v any, count func(redact.Kind)) any {
+	switch x := v.(type) {
+	case string:
+		out, c := redact.String(x)
+		for k, n := range c {
+			for range n {
+				count(redact.Kind(k))
+			}
+		}
+		return out
+	case map[string]any:
+		for k, e := range x {
+			x[k] = redactValue(e, count)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = redactValue(e, count)
+		}
+	}
+	return v
+}
+
+func encodeClear(m map[string]any) []byte {
+	if len(m) == 0 {
+		return []byte("{}")
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+func compact(raw []byte) []byte {
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil {
+		return append([]byte(nil), raw...)
+	}
+	return buf.Bytes()
+}
+
+// safeName makes a client-chosen name fit to be counted and shown: personal
+// data redacted, length bounded.
+func safeName(s string) string {
+	s, _ = redact.String(truncate(s, 64))
+	return s
+}

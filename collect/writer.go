@@ -1,0 +1,278 @@
+package collect
+
+import (
+	"context"
+	"encoding/base64"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/garde-privacy/garde"
+	"github.com/garde-privacy/garde/inventory"
+)
+
+// Keys is what the writer needs from the vault: keys for new subjects,
+// created once per group commit, and sealing with a subject's key.
+type Keys interface {
+	CreateKeys(ctx context.Context, subjects []garde.SubjectID) error
+	Seal(ctx context.Context, s garde.SubjectID, field string, plaintext []byte) ([]byte, error)
+}
+
+// Store opens the write transactions of the collection path. Only the
+// writer calls it, from one goroutine.
+type Store interface {
+	BeginCollect(ctx context.Context) (Tx, error)
+}
+
+// Tx is one group commit. It is used from one goroutine.
+type Tx interface {
+	// FindIdentity returns the subject an identity belongs to, or "".
+	FindIdentity(ctx context.Context, kind string, hash []byte) (garde.SubjectID, error)
+	// FindSubject returns the subject's canonical id (itself unless merged)
+	// and whether it is identified (has a userId).
+	FindSubject(ctx context.Context, id garde.SubjectID) (canonical garde.SubjectID, identified bool, err error)
+	CreateSubject(ctx context.Context, id garde.SubjectID, identified bool, now time.Time) error
+	CreateIdentity(ctx context.Context, kind string, hash []byte, s garde.SubjectID, now time.Time) error
+	MarkIdentified(ctx context.Context, s garde.SubjectID) error
+	// MergeSubject makes from (and everything merged into it) part of into.
+	MergeSubject(ctx context.Context, from, into garde.SubjectID) error
+	TouchSubject(ctx context.Context, s garde.SubjectID, seen time.Time) error
+	CreateEvent(ctx context.Context, e *EventRow) error
+	UpsertTrait(ctx context.Context, s garde.SubjectID, t *Trait, value []byte, now time.Time) error
+	AddViolations(ctx context.Context, v map[ViolationKey]int, now time.Time) error
+	Commit() error
+	Rollback() error
+}
+
+// EventRow is an event as stored.
+type EventRow struct {
+	Subject    garde.SubjectID
+	Source     string
+	Type       string
+	Name       string
+	MessageID  string
+	Time       time.Time
+	Received   time.Time
+	Purposes   string
+	Properties []byte
+	Context    []byte
+	Sealed     []byte // JSON object: field path → base64 of the sealed value
+}
+
+// WriterOptions bound the writer's memory and its group commits.
+type WriterOptions struct {
+	// MaxPending is how many events may wait for the writer before callers
+	// get ETooMany (429): backpressure instead of unbounded memory.
+	MaxPending int
+	// MaxGroup is how many events one group commit takes at most.
+	MaxGroup int
+}
+
+// Writer is the single writer of the collection path: it takes prepared
+// records from many requests, resolves their subjects, seals their personal
+// values and stores them in group commits — one transaction for everything
+// that arrived meanwhile — and answers each request only once its records
+// are durable.
+type Writer struct {
+	store    Store
+	keys     Keys
+	purposes func(inventory.PurposeSet) string
+	opts     WriterOptions
+	log      *slog.Logger
+	metrics  *Metrics
+
+	queue   chan *submission
+	pending atomic.Int64
+	mu      sync.RWMutex // guards closed against Submit racing Close
+	closed  bool
+	done    chan struct{}
+
+	tally Tally
+	ids   *identityCache
+}
+
+type submission struct {
+	recs  []Record
+	local *Tally
+	err   chan error
+}
+
+// NewWriter starts the writer goroutine.
+func NewWriter(st Store, keys Keys, purposes func(inventory.PurposeSet) string, opts WriterOptions, log *slog.Logger, m *Metrics) *Writer {
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = 50_000
+	}
+	if opts.MaxGroup <= 0 {
+		opts.MaxGroup = 10_000
+	}
+	w := &Writer{
+		store: st, keys: keys, purposes: purposes, opts: opts, log: log, metrics: m,
+		queue: make(chan *submission, opts.MaxPending),
+		done:  make(chan struct{}),
+		ids:   newIdentityCache(200_000),
+	}
+	go w.run()
+	return w
+}
+
+// Submit hands records (and the violations counted while preparing them) to
+// the writer and waits until they are durable. It returns ETooMany at once
+// when the writer is saturated, and EUnavailable after Close.
+func (w *Writer) Submit(ctx context.Context, recs []Record, local *Tally) error {
+	n := int64(len(recs))
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return garde.Errorf(garde.EUnavailable, "shutting down")
+	}
+	if w.pending.Add(n) > int64(w.opts.MaxPending) && n > 0 {
+		w.pending.Add(-n)
+		w.mu.RUnlock()
+		return garde.Errorf(garde.ETooMany, "the writer is saturated; retry later")
+	}
+	s := &submission{recs: recs, local: local, err: make(chan error, 1)}
+	w.queue <- s
+	w.mu.RUnlock()
+	w.metrics.QueueDepth.Set(float64(w.pending.Load()))
+	return <-s.err
+}
+
+// Close stops taking submissions, writes everything already submitted, and
+// returns when the writer goroutine has ended.
+func (w *Writer) Close() {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.queue)
+	}
+	w.mu.Unlock()
+	<-w.done
+}
+
+func (w *Writer) run() {
+	defer close(w.done)
+	group := make([]*submission, 0, 64)
+	for first := range w.queue {
+		group = append(group[:0], first)
+		n := len(first.recs)
+	fill:
+		for n < w.opts.MaxGroup {
+			select {
+			case s, ok := <-w.queue:
+				if !ok {
+					break fill
+				}
+				group = append(group, s)
+				n += len(s.recs)
+			default:
+				break fill
+			}
+		}
+		start := time.Now()
+		err := w.commit(group)
+		w.metrics.GroupSeconds.Observe(time.Since(start).Seconds())
+		w.metrics.GroupEvents.Observe(float64(n))
+		if err != nil {
+			w.ids.purge()
+			w.log.Error("group commit failed", "events", n, "err", err)
+			err = garde.Wrap(garde.EUnavailable, err, "could not store the events; retry later")
+		}
+		w.pending.Add(-int64(n))
+		w.metrics.QueueDepth.Set(float64(w.pending.Load()))
+		for _, s := range group {
+			s.err <- err
+		}
+	}
+}
+
+// commit writes one group in one transaction: identities first (so that new
+// subjects get their keys in one key-store transaction), then sealed events
+// and traits, then the violation counts.
+func (w *Writer) commit(group []*submission) error {
+	ctx := context.Background()
+	tx, err := w.store.BeginCollect(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	r := resolver{tx: tx, cache: w.ids}
+	subjects := make([][]garde.SubjectID, len(group))
+	for i, s := range group {
+		subjects[i] = make([]garde.SubjectID, len(s.recs))
+		for j := range s.recs {
+			if subjects[i][j], err = r.resolve(ctx, &s.recs[j]); err != nil {
+				return err
+			}
+		}
+		w.tally.Merge(s.local)
+	}
+	if len(r.created) > 0 {
+		if err := w.keys.CreateKeys(ctx, r.created); err != nil {
+			return err
+		}
+	}
+	seen := map[garde.SubjectID]time.Time{}
+	for i, s := range group {
+		for j := range s.recs {
+			rec, subj := &s.recs[j], subjects[i][j]
+			if err := w.write(ctx, tx, subj, rec); err != nil {
+				return err
+			}
+			if rec.Received.After(seen[subj]) {
+				seen[subj] = rec.Received
+			}
+		}
+	}
+	for subj, t := range seen {
+		if err := tx.TouchSubject(ctx, subj, t); err != nil {
+			return err
+		}
+	}
+	if v := w.tally.Drain(); len(v) > 0 {
+		if err := tx.AddViolations(ctx, v, time.Now()); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// write seals a record's personal values with its subject's key and stores it.
+func (w *Writer) write(ctx context.Context, tx Tx, subj garde.SubjectID, rec *Record) error {
+	for i := range rec.Traits {
+		t := &rec.Traits[i]
+		value := t.JSON
+		if t.Personal {
+			sealed, err := w.keys.Seal(ctx, subj, "traits."+t.Name, t.JSON)
+			if err != nil {
+				return err
+			}
+			value = sealed
+		}
+		if err := tx.UpsertTrait(ctx, subj, t, value, rec.Received); err != nil {
+			return err
+		}
+	}
+	if !rec.StoreEvent {
+		return nil
+	}
+	var sealed []byte
+	if len(rec.Personal) > 0 {
+		m := make(map[string]string, len(rec.Personal))
+		for _, v := range rec.Personal {
+			c, err := w.keys.Seal(ctx, subj, v.Path, v.JSON)
+			if err != nil {
+				return err
+			}
+			m[v.Path] = base64.RawStdEncoding.EncodeToString(c)
+		}
+		sealed, _ = json.Marshal(m)
+	}
+	return tx.CreateEvent(ctx, &EventRow{
+		Subject: subj, Source: rec.Source, Type: rec.Type, Name: rec.Name, MessageID: rec.MessageID,
+		Time: rec.Time, Received: rec.Received, Purposes: w.purposes(rec.Purposes),
+		Properties: rec.Properties, Context: rec.Context, Sealed: sealed,
+	})
+}

@@ -1,0 +1,195 @@
+// Package profile reads a subject back: the profile's traits and the events,
+// with personal values opened with the subject's own key. A subject merged
+// into another is read as part of it. This is the operator read of the
+// spine; purpose-bound reads (who may see which fields, for which purpose)
+// wrap it.
+package profile
+
+import (
+	"context"
+	"encoding/base64"
+	"time"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/garde-privacy/garde"
+)
+
+// Subject is what the store knows of a subject outside its data.
+type Subject struct {
+	ID         garde.SubjectID
+	Members    []garde.SubjectID // subjects merged into this one
+	Identified bool
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+}
+
+// StoredTrait is a trait as stored: sealed, or clear JSON.
+type StoredTrait struct {
+	Subject   garde.SubjectID
+	Name      string
+	Category  string
+	Purposes  string
+	Sealed    bool
+	Value     []byte
+	UpdatedAt time.Time
+}
+
+// StoredEvent is an event as stored.
+type StoredEvent struct {
+	ID         int64
+	Subject    garde.SubjectID
+	Source     string
+	Type       string
+	Name       string
+	MessageID  string
+	Time       time.Time
+	Received   time.Time
+	Purposes   string
+	Properties []byte
+	Context    []byte
+	Sealed     []byte
+}
+
+// Store is what reading a profile needs from storage.
+type Store interface {
+	// FindSubject returns the canonical subject of id (following a merge)
+	// with its members, or a garde.ENotFound error.
+	FindSubject(ctx context.Context, id garde.SubjectID) (*Subject, error)
+	// FindSubjectByIdentity returns the subject of a blind index, or ENotFound.
+	FindSubjectByIdentity(ctx context.Context, kind string, hash []byte) (garde.SubjectID, error)
+	FindTraits(ctx context.Context, subjects []garde.SubjectID) ([]StoredTrait, error)
+	// FindEvents returns the newest events of the subjects, newest first.
+	FindEvents(ctx context.Context, subjects []garde.SubjectID, limit int) ([]StoredEvent, error)
+}
+
+// Opener opens sealed values. The vault implements it.
+type Opener interface {
+	Open(ctx context.Context, s garde.SubjectID, field string, sealed []byte) ([]byte, error)
+}
+
+// Profile is a subject read back in clear.
+type Profile struct {
+	ID         garde.SubjectID   `json:"id"`
+	Members    []garde.SubjectID `json:"merged,omitempty"`
+	Identified bool              `json:"identified"`
+	CreatedAt  time.Time         `json:"createdAt"`
+	LastSeenAt time.Time         `json:"lastSeenAt"`
+	Traits     map[string]any    `json:"traits"`
+	Events     []Event           `json:"events"`
+}
+
+// Event is an event read back in clear.
+type Event struct {
+	ID         int64          `json:"id"`
+	Type       string         `json:"type"`
+	Name       string         `json:"name,omitempty"`
+	Source     string         `json:"source"`
+	MessageID  string         `json:"messageId"`
+	Timestamp  time.Time      `json:"timestamp"`
+	ReceivedAt time.Time      `json:"receivedAt"`
+	Purposes   string         `json:"purposes"`
+	Properties map[string]any `json:"properties"`
+	Context    map[string]any `json:"context"`
+}
+
+// Reader reads profiles.
+type Reader struct {
+	Store  Store
+	Opener Opener
+}
+
+// Read returns the profile of id with its newest events (at most limit).
+func (r *Reader) Read(ctx context.Context, id garde.SubjectID, limit int) (*Profile, error) {
+	s, err := r.Store.FindSubject(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	all := append([]garde.SubjectID{s.ID}, s.Members...)
+	p := &Profile{ID: s.ID, Members: s.Members, Identified: s.Identified, CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt, Traits: map[string]any{}}
+	traits, err := r.Store.FindTraits(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	// the canonical subject's own traits win over those of merged members;
+	// FindTraits returns them oldest first, so later ones overwrite
+	for _, t := range traits {
+		if _, set := p.Traits[t.Name]; set && t.Subject != s.ID {
+			continue
+		}
+		raw := t.Value
+		if t.Sealed {
+			if raw, err = r.Opener.Open(ctx, t.Subject, "traits."+t.Name, t.Value); err != nil {
+				return nil, err
+			}
+		}
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, garde.Wrap(garde.EInternal, err, "a stored trait is corrupt")
+		}
+		p.Traits[t.Name] = v
+	}
+	events, err := r.Store.FindEvents(ctx, all, limit)
+	if err != nil {
+		return nil, err
+	}
+	p.Events = make([]Event, 0, len(events))
+	for i := range events {
+		e, err := r.open(ctx, &events[i])
+		if err != nil {
+			return nil, err
+		}
+		p.Events = append(p.Events, e)
+	}
+	return p, nil
+}
+
+// open turns a stored event into a clear one.
+func (r *Reader) open(ctx context.Context, se *StoredEvent) (Event, error) {
+	e := Event{ID: se.ID, Type: se.Type, Name: se.Name, Source: se.Source, MessageID: se.MessageID,
+		Timestamp: se.Time, ReceivedAt: se.Received, Purposes: se.Purposes,
+		Properties: map[string]any{}, Context: map[string]any{}}
+	if err := json.Unmarshal(se.Properties, &e.Properties); err != nil {
+		return e, garde.Wrap(garde.EInternal, err, "a stored event is corrupt")
+	}
+	if err := json.Unmarshal(se.Context, &e.Context); err != nil {
+		return e, garde.Wrap(garde.EInternal, err, "a stored event is corrupt")
+	}
+	if len(se.Sealed) == 0 {
+		return e, nil
+	}
+	var sealed map[string]string
+	if err := json.Unmarshal(se.Sealed, &sealed); err != nil {
+		return e, garde.Wrap(garde.EInternal, err, "a stored event is corrupt")
+	}
+	for path, b64 := range sealed {
+		c, err := base64.RawStdEncoding.DecodeString(b64)
+		if err != nil {
+			return e, garde.Wrap(garde.EInternal, err, "a stored event is corrupt")
+		}
+		plain, err := r.Opener.Open(ctx, se.Subject, path, c)
+		if err != nil {
+			return e, err
+		}
+		var v any
+		if err := json.Unmarshal(plain, &v); err != nil {
+			return e, garde.Wrap(garde.EInternal, err, "a stored event is corrupt")
+		}
+		setPath(&e, path, v)
+	}
+	return e, nil
+}
+
+// setPath puts an opened value back where it was sent: "properties.email",
+// "traits.name" (group traits are stored as properties), "context.ip",
+// "context.page.url" (kept flat, as declared).
+func setPath(e *Event, path string, v any) {
+	switch {
+	case len(path) > len("properties.") && path[:len("properties.")] == "properties.":
+		e.Properties[path[len("properties."):]] = v
+	case len(path) > len("traits.") && path[:len("traits.")] == "traits.":
+		e.Properties[path[len("traits."):]] = v
+	case len(path) > len("context.") && path[:len("context.")] == "context.":
+		e.Context[path[len("context."):]] = v
+	}
+}

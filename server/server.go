@@ -1,0 +1,114 @@
+// Package server assembles Garde's HTTP surface on one listener: the
+// collection API, the operator API, and operations (/metrics, /healthz,
+// /readyz), with the middleware every route shares (request ids, panic
+// recovery, an access log without personal data, operator authentication).
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/garde-privacy/garde"
+	"github.com/garde-privacy/garde/access"
+	"github.com/garde-privacy/garde/api"
+	"github.com/garde-privacy/garde/collect"
+	"github.com/garde-privacy/garde/inventory"
+	"github.com/garde-privacy/garde/profile"
+	"github.com/garde-privacy/garde/store"
+)
+
+// Server is Garde's HTTP surface.
+type Server struct {
+	Inventory *inventory.Inventory
+	Collect   *collect.Handler
+	Profiles  *profile.Reader
+	Index     collect.Indexer
+	APIKeys   access.KeyStore
+	Data      *store.DB
+	Registry  *prometheus.Registry
+	Log       *slog.Logger
+	Clock     garde.Clock
+	// Ready reports whether the server can take traffic (nil: ready).
+	Ready func(context.Context) error
+}
+
+// Handler returns the root handler.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	s.Collect.Register(mux)
+	mux.Handle("GET /v1/subjects/{id}", s.operator(s.getSubject))
+	mux.Handle("GET /v1/subjects", s.operator(s.findSubject))
+	mux.Handle("GET /v1/inventory/violations", s.operator(s.violations))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		api.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Ready(r.Context()); err != nil {
+			api.Error(w, r, s.Log, garde.Wrap(garde.EUnavailable, err, "not ready"))
+			return
+		}
+		api.JSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		api.Error(w, r, s.Log, garde.Errorf(garde.ENotFound, "no such route"))
+	})
+	return api.WithRequestID(s.recover(s.accessLog(mux)))
+}
+
+// recover turns a panic into a 500 answer and a log line, never a crash.
+func (s *Server) recover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Log.Error("panic", "path", r.URL.Path, "request_id", api.RequestID(r.Context()))
+				api.Error(w, r, nil, garde.Errorf(garde.EInternal, "internal error"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// accessLog logs each request by its route pattern — never the query string,
+// which may hold an email address, nor any header or body.
+func (s *Server) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		s.Log.Debug("http", "method", r.Method, "route", r.Pattern, "status", sw.status,
+			"ms", float64(time.Since(start).Microseconds())/1000, "request_id", api.RequestID(r.Context()))
+	})
+}
+
+type operatorKey struct{}
+
+// operator requires an operator API key.
+func (s *Server) operator(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		k, err := access.Authenticate(r.Context(), s.APIKeys, r, s.Clock.Now())
+		if err != nil {
+			api.Error(w, r, s.Log, err)
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), operatorKey{}, k)))
+	})
+}

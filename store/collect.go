@@ -1,0 +1,152 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/garde-privacy/garde"
+	"github.com/garde-privacy/garde/collect"
+)
+
+// Queries of the collection path, written once for every engine.
+const (
+	qFindIdentity   = `SELECT subject_id FROM identities WHERE kind = ? AND hash = ?`
+	qFindSubject    = `SELECT COALESCE(merged_into, id), identified FROM subjects WHERE id = ?`
+	qCreateSubject  = `INSERT INTO subjects (id, identified, created_at, last_seen_at) VALUES (?, ?, ?, ?)`
+	qCreateIdentity = `INSERT INTO identities (kind, hash, subject_id, created_at) VALUES (?, ?, ?, ?)`
+	qMarkIdentified = `UPDATE subjects SET identified = 1 WHERE id = ?`
+	qMergeMembers   = `UPDATE subjects SET merged_into = ? WHERE merged_into = ?`
+	qMergeSubject   = `UPDATE subjects SET merged_into = ? WHERE id = ?`
+	qTouchSubject   = `UPDATE subjects SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?`
+	qCreateEvent    = `INSERT INTO events (subject_id, source, type, name, message_id, ts, received_at, purposes, properties, context, sealed)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qUpsertTrait = `INSERT INTO traits (subject_id, name, category, purposes, sealed, value, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (subject_id, name) DO UPDATE SET category = excluded.category, purposes = excluded.purposes,
+		sealed = excluded.sealed, value = excluded.value, updated_at = excluded.updated_at`
+	qAddViolation = `INSERT INTO violations (source, event, field, kind, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (source, event, field, kind) DO UPDATE SET count = violations.count + excluded.count, last_seen = excluded.last_seen`
+)
+
+// Collect is the collection path's view of the data database.
+type Collect struct {
+	db    *DB
+	once  sync.Once
+	stmts map[string]*sql.Stmt
+	err   error
+}
+
+// NewCollect returns the store of the collection writer.
+func NewCollect(db *DB) *Collect { return &Collect{db: db} }
+
+func (c *Collect) prepare(ctx context.Context) error {
+	c.once.Do(func() {
+		c.stmts = map[string]*sql.Stmt{}
+		for _, q := range []string{qFindIdentity, qFindSubject, qCreateSubject, qCreateIdentity, qMarkIdentified,
+			qMergeMembers, qMergeSubject, qTouchSubject, qCreateEvent, qUpsertTrait, qAddViolation} {
+			st, err := c.db.writer.PrepareContext(ctx, q)
+			if err != nil {
+				c.err = err
+				return
+			}
+			c.stmts[q] = st
+		}
+	})
+	return c.err
+}
+
+// BeginCollect opens one group commit.
+func (c *Collect) BeginCollect(ctx context.Context) (collect.Tx, error) {
+	if err := c.prepare(ctx); err != nil {
+		return nil, err
+	}
+	tx, err := c.db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &collectTx{tx: tx, c: c, bound: map[string]*sql.Stmt{}}, nil
+}
+
+type collectTx struct {
+	tx    *sql.Tx
+	c     *Collect
+	bound map[string]*sql.Stmt
+}
+
+func (t *collectTx) stmt(ctx context.Context, q string) *sql.Stmt {
+	st, ok := t.bound[q]
+	if !ok {
+		st = t.tx.StmtContext(ctx, t.c.stmts[q])
+		t.bound[q] = st
+	}
+	return st
+}
+
+func (t *collectTx) exec(ctx context.Context, q string, args ...any) error {
+	_, err := t.stmt(ctx, q).ExecContext(ctx, args...)
+	return err
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func (t *collectTx) FindIdentity(ctx context.Context, kind string, hash []byte) (garde.SubjectID, error) {
+	var s string
+	err := t.stmt(ctx, qFindIdentity).QueryRowContext(ctx, kind, hash).Scan(&s)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return garde.SubjectID(s), err
+}
+
+func (t *collectTx) FindSubject(ctx context.Context, id garde.SubjectID) (garde.SubjectID, bool, error) {
+	var canonical string
+	var identified bool
+	err := t.stmt(ctx, qFindSubject).QueryRowContext(ctx, string(id)).Scan(&canonical, &identified)
+	return garde.SubjectID(canonical), identified, err
+}
+
+func (t *collectTx) CreateSubject(ctx context.Context, id garde.SubjectID, identified bool, now time.Time) error {
+	return t.exec(ctx, qCreateSubject, string(id), identified, ms(now), ms(now))
+}
+
+func (t *collectTx) CreateIdentity(ctx context.Context, kind string, hash []byte, s garde.SubjectID, now time.Time) error {
+	return t.exec(ctx, qCreateIdentity, kind, hash, string(s), ms(now))
+}
+
+func (t *collectTx) MarkIdentified(ctx context.Context, s garde.SubjectID) error {
+	return t.exec(ctx, qMarkIdentified, string(s))
+}
+
+func (t *collectTx) MergeSubject(ctx context.Context, from, into garde.SubjectID) error {
+	if err := t.exec(ctx, qMergeMembers, string(into), string(from)); err != nil {
+		return err
+	}
+	return t.exec(ctx, qMergeSubject, string(into), string(from))
+}
+
+func (t *collectTx) TouchSubject(ctx context.Context, s garde.SubjectID, seen time.Time) error {
+	return t.exec(ctx, qTouchSubject, ms(seen), string(s), ms(seen))
+}
+
+func (t *collectTx) CreateEvent(ctx context.Context, e *collect.EventRow) error {
+	return t.exec(ctx, qCreateEvent, string(e.Subject), e.Source, e.Type, e.Name, e.MessageID,
+		ms(e.Time), ms(e.Received), e.Purposes, string(e.Properties), string(e.Context), e.Sealed)
+}
+
+func (t *collectTx) UpsertTrait(ctx context.Context, s garde.SubjectID, tr *collect.Trait, value []byte, now time.Time) error {
+	return t.exec(ctx, qUpsertTrait, string(s), tr.Name, tr.Category, tr.Purposes, tr.Personal, value, ms(now))
+}
+
+func (t *collectTx) AddViolations(ctx context.Context, v map[collect.ViolationKey]int, now time.Time) error {
+	for k, n := range v {
+		if err := t.exec(ctx, qAddViolation, k.Source, k.Event, k.Field, k.Kind, n, ms(now), ms(now)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *collectTx) Commit() error   { return t.tx.Commit() }
+func (t *collectTx) Rollback() error { return t.tx.Rollback() }

@@ -1,0 +1,64 @@
+// Package store is Garde's SQL adapter: it implements the small storage
+// interfaces each capability declares (one file per noun: events.go, keys.go …)
+// over database/sql. Engine specifics — connection strings, pragmas, the
+// migration dialect — live in sqlite.go (and postgres.go when that engine
+// lands); the queries themselves are written once, in portable SQL.
+//
+// A Garde installation has two databases: the data database (events, profiles,
+// identities …) and the key database (wrapped subject keys). They are kept in
+// separate files so that a copy of the data never carries the keys.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+
+	"github.com/pressly/goose/v3"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB is one database: a single writer connection, through which every write
+// goes, and a pool of readers.
+type DB struct {
+	Path   string
+	writer *sql.DB
+	reader *sql.DB
+}
+
+// Writer returns the single-connection handle used for writes. Callers that
+// write must not hold it across slow work: every writer waits on it.
+func (db *DB) Writer() *sql.DB { return db.writer }
+
+// Reader returns the pool used for reads.
+func (db *DB) Reader() *sql.DB { return db.reader }
+
+// Close closes both handles.
+func (db *DB) Close() error {
+	err := db.reader.Close()
+	if werr := db.writer.Close(); err == nil {
+		err = werr
+	}
+	return err
+}
+
+// migrate brings db to the newest version of the named migration set
+// ("data" or "keys").
+func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, dir string) error {
+	sub, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(dialect, db, sub)
+	if err != nil {
+		return fmt.Errorf("migrations %s: %w", dir, err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrations %s: %w", dir, err)
+	}
+	return nil
+}
