@@ -59,6 +59,9 @@ type Response struct {
 	Accepted int        `json:"accepted"`
 	Dropped  int        `json:"dropped"`
 	Rejected []Rejected `json:"rejected,omitempty"`
+	// Error is set when nothing in the call was usable, so that every 4xx
+	// answer carries the same machine-readable error as api.ErrorBody.
+	Error *api.ErrorDetail `json:"error,omitempty"`
 }
 
 // Rejected names a message of a batch that was refused as bad input.
@@ -83,6 +86,7 @@ func (h *Handler) collect(typ string, batch bool) http.Handler {
 			// nothing in the call was usable: say so with the first reason
 			status = garde.ErrorStatus(resp.Rejected[0].Error.Code)
 			resp.Success = false
+			resp.Error = &resp.Rejected[0].Error
 		}
 		api.JSON(w, status, resp)
 	})

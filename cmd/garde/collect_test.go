@@ -94,7 +94,7 @@ func TestBadInput(t *testing.T) {
 			if a.status != tc.want {
 				t.Fatalf("got %d %s, want %d", a.status, a.body, tc.want)
 			}
-			if code := a.errorCode(t); code != tc.code && tc.path != "/v1/batch" {
+			if code := a.errorCode(t); code != tc.code {
 				t.Fatalf("got code %q, want %q", code, tc.code)
 			}
 		})
