@@ -152,24 +152,24 @@ func eventLabel(m *Message) string {
 // fields keeps the declared fields of obj, seals-to-be the personal ones,
 // redacts the rest, and returns the clear JSON object.
 func (p *Pipeline) fields(rec *Record, prefix string, declared map[string]*inventory.Field, obj map[string]json.RawMessage, source, event string, t *Tally) []byte {
-	clear := map[string]any{}
+	var clear object
 	for name, raw := range obj {
 		f := declared[name]
 		if f == nil {
 			t.Count(source, safeName(event), safeName(name), ViolationUndeclaredField)
 			continue
 		}
-		p.keep(rec, clear, prefix+name, name, f, raw, source, event, t)
+		p.keep(rec, &clear, prefix+name, name, f, raw, source, event, t)
 	}
-	return encodeClear(clear)
+	return clear.bytes()
 }
 
 // keep adds one declared value to the record: sealed later if personal,
 // redacted and kept in clear otherwise. A value of the wrong type is dropped
 // and counted.
-func (p *Pipeline) keep(rec *Record, clear map[string]any, path, key string, f *inventory.Field, raw json.RawMessage, source, event string, t *Tally) bool {
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil || v == nil || !f.Type.Accepts(v) {
+func (p *Pipeline) keep(rec *Record, clear *object, path, key string, f *inventory.Field, raw json.RawMessage, source, event string, t *Tally) bool {
+	v, err := decodeValue(raw)
+	if err != nil || v == nil || !f.Type.Accepts(v) {
 		t.Count(source, safeName(event), path, ViolationType)
 		return false
 	}
@@ -178,17 +178,23 @@ func (p *Pipeline) keep(rec *Record, clear map[string]any, path, key string, f *
 		rec.Personal = append(rec.Personal, Value{Path: path, JSON: compact(raw)})
 		return true
 	}
-	clear[key] = redactValue(v, func(k redact.Kind) { t.Count(source, safeName(event), path, ViolationRedacted+k.String()) })
+	r := redactor{t: t, source: source, event: event, path: path}
+	if v, changed := r.value(v); changed {
+		b, _ := json.Marshal(v)
+		clear.add(key, b)
+	} else {
+		clear.add(key, compact(raw))
+	}
 	return true
 }
 
 // context keeps the declared context fields, addressed by dotted paths of at
 // most two levels ("ip", "page.url").
 func (p *Pipeline) context(rec *Record, ctx map[string]json.RawMessage, source, event string, t *Tally) []byte {
-	clear := map[string]any{}
+	var clear object
 	for name, raw := range ctx {
 		if f := p.inv.Plan.Context[name]; f != nil {
-			p.keep(rec, clear, "context."+name, name, f, raw, source, event, t)
+			p.keep(rec, &clear, "context."+name, name, f, raw, source, event, t)
 			continue
 		}
 		if len(raw) == 0 || raw[0] != '{' || name == "traits" {
@@ -208,10 +214,10 @@ func (p *Pipeline) context(rec *Record, ctx map[string]json.RawMessage, source, 
 				t.Count(source, safeName(event), "context."+safeName(path), ViolationUndeclaredField)
 				continue
 			}
-			p.keep(rec, clear, "context."+path, path, f, v, source, event, t)
+			p.keep(rec, &clear, "context."+path, path, f, v, source, event, t)
 		}
 	}
-	return encodeClear(clear)
+	return clear.bytes()
 }
 
 // traits keeps the declared traits of an identify call for the profile.
@@ -222,8 +228,8 @@ func (p *Pipeline) traits(rec *Record, traits map[string]json.RawMessage, source
 			t.Count(source, TypeIdentify, "traits."+safeName(name), ViolationUndeclaredField)
 			continue
 		}
-		var v any
-		if err := json.Unmarshal(raw, &v); err != nil || v == nil || !f.Type.Accepts(v) {
+		v, err := decodeValue(raw)
+		if err != nil || v == nil || !f.Type.Accepts(v) {
 			t.Count(source, TypeIdentify, "traits."+name, ViolationType)
 			continue
 		}
@@ -231,8 +237,12 @@ func (p *Pipeline) traits(rec *Record, traits map[string]json.RawMessage, source
 		if tr.Personal {
 			tr.JSON = compact(raw)
 		} else {
-			v = redactValue(v, func(k redact.Kind) { t.Count(source, TypeIdentify, "traits."+name, ViolationRedacted+k.String()) })
-			tr.JSON, _ = json.Marshal(v)
+			r := redactor{t: t, source: source, event: TypeIdentify, path: "traits." + name}
+			if v, changed := r.value(v); changed {
+				tr.JSON, _ = json.Marshal(v)
+			} else {
+				tr.JSON = compact(raw)
+			}
 		}
 		rec.Purposes |= f.Purposes
 		rec.Traits = append(rec.Traits, tr)
@@ -264,38 +274,11 @@ func (p *Pipeline) identities(rec *Record, m *Message) {
 	}
 }
 
-// redactValue replaces personal data in every string of v.
-func redactValue(v any, count func(redact.Kind)) any {
-	switch x := v.(type) {
-	case string:
-		out, c := redact.String(x)
-		for k, n := range c {
-			for range n {
-				count(redact.Kind(k))
-			}
-		}
-		return out
-	case map[string]any:
-		for k, e := range x {
-			x[k] = redactValue(e, count)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = redactValue(e, count)
-		}
-	}
-	return v
-}
-
-func encodeClear(m map[string]any) []byte {
-	if len(m) == 0 {
-		return []byte("{}")
-	}
-	b, _ := json.Marshal(m)
-	return b
-}
-
+// compact returns raw without insignificant white space.
 func compact(raw []byte) []byte {
+	if isCompact(raw) {
+		return raw
+	}
 	var buf bytes.Buffer
 	if json.Compact(&buf, raw) != nil {
 		return append([]byte(nil), raw...)

@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	json "github.com/goccy/go-json"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/inventory"
@@ -92,7 +92,14 @@ type Writer struct {
 
 	tally Tally
 	ids   *identityCache
+	// touched remembers the last_seen time last written per subject, so that
+	// a subject's row is updated at most once per TouchInterval.
+	touched *lru.Cache[garde.SubjectID, time.Time]
 }
+
+// TouchInterval is the precision of a subject's last-seen time: retention
+// counts in months, so one write per subject per hour is plenty.
+const TouchInterval = time.Hour
 
 type submission struct {
 	recs  []Record
@@ -114,6 +121,7 @@ func NewWriter(st Store, keys Keys, purposes func(inventory.PurposeSet) string, 
 		done:  make(chan struct{}),
 		ids:   newIdentityCache(200_000),
 	}
+	w.touched, _ = lru.New[garde.SubjectID, time.Time](200_000)
 	go w.run()
 	return w
 }
@@ -177,6 +185,7 @@ func (w *Writer) run() {
 		w.metrics.GroupEvents.Observe(float64(n))
 		if err != nil {
 			w.ids.purge()
+			w.touched.Purge()
 			w.log.Error("group commit failed", "events", n, "err", err)
 			err = garde.Wrap(garde.EUnavailable, err, "could not store the events; retry later")
 		}
@@ -227,9 +236,13 @@ func (w *Writer) commit(group []*submission) error {
 		}
 	}
 	for subj, t := range seen {
+		if last, ok := w.touched.Get(subj); ok && t.Before(last.Add(TouchInterval)) {
+			continue
+		}
 		if err := tx.TouchSubject(ctx, subj, t); err != nil {
 			return err
 		}
+		w.touched.Add(subj, t)
 	}
 	if v := w.tally.Drain(); len(v) > 0 {
 		if err := tx.AddViolations(ctx, v, time.Now()); err != nil {
@@ -260,15 +273,19 @@ func (w *Writer) write(ctx context.Context, tx Tx, subj garde.SubjectID, rec *Re
 	}
 	var sealed []byte
 	if len(rec.Personal) > 0 {
-		m := make(map[string]string, len(rec.Personal))
+		// {"path":"base64 of the sealed value",…}, built without reflection
+		var o object
 		for _, v := range rec.Personal {
 			c, err := w.keys.Seal(ctx, subj, v.Path, v.JSON)
 			if err != nil {
 				return err
 			}
-			m[v.Path] = base64.RawStdEncoding.EncodeToString(c)
+			b64 := make([]byte, base64.RawStdEncoding.EncodedLen(len(c))+2)
+			b64[0], b64[len(b64)-1] = '"', '"'
+			base64.RawStdEncoding.Encode(b64[1:], c)
+			o.add(v.Path, b64)
 		}
-		sealed, _ = json.Marshal(m)
+		sealed = o.bytes()
 	}
 	return tx.CreateEvent(ctx, &EventRow{
 		Subject: subj, Source: rec.Source, Type: rec.Type, Name: rec.Name, MessageID: rec.MessageID,

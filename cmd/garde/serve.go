@@ -2,6 +2,8 @@ package main
 
 import (
 	"log/slog"
+	"net/http"
+	"net/http/pprof"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -11,17 +13,22 @@ func newServe() *cobra.Command {
 	var p paths
 	var listen string
 	var debug bool
+	var profile string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Collect, minimise, encrypt and store events (the main job)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if profile != "" {
+				go serveProfiles(profile)
+			}
 			m := &Main{ConfigPath: p.config, ConfigExplicit: cmd.Flags().Changed("config"), DataDir: p.data, Listen: listen, Log: newLogger(debug)}
 			return run(cmd, m)
 		},
 	}
 	p.register(cmd)
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().StringVar(&profile, "pprof", "", "serve Go profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060")
 	cmd.Flags().BoolVar(&debug, "debug", false, "log every request (routes and statuses only)")
 	return cmd
 }
@@ -46,4 +53,14 @@ func run(cmd *cobra.Command, m *Main) error {
 		err = cerr
 	}
 	return err
+}
+
+// serveProfiles serves the Go runtime profiles on their own listener, never
+// on the public one.
+func serveProfiles(addr string) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	slog.Error("pprof listener stopped", "err", http.ListenAndServe(addr, mux))
 }

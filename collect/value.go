@@ -1,0 +1,150 @@
+package collect
+
+import (
+	"bytes"
+	"strconv"
+	"unicode/utf8"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/garde-privacy/garde/redact"
+)
+
+// decodeValue decodes one JSON value as encoding/json would into an `any`.
+// Scalars — almost every value of an event — take a path without
+// reflection; objects and arrays go through the JSON decoder.
+func decodeValue(raw []byte) (any, error) {
+	if len(raw) == 0 {
+		return nil, errEmptyValue
+	}
+	switch c := raw[0]; {
+	case c == '"':
+		if s, ok := plainString(raw); ok {
+			return s, nil
+		}
+	case c == 't' && string(raw) == "true":
+		return true, nil
+	case c == 'f' && string(raw) == "false":
+		return false, nil
+	case c == 'n' && string(raw) == "null":
+		return nil, nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		if f, err := strconv.ParseFloat(string(raw), 64); err == nil {
+			return f, nil
+		}
+	}
+	var v any
+	err := json.Unmarshal(raw, &v)
+	return v, err
+}
+
+var errEmptyValue = &json.SyntaxError{}
+
+// plainString returns the content of a JSON string literal that holds no
+// escape sequence and no control character (ok=false otherwise: the decoder
+// handles those).
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	body := raw[1 : len(raw)-1]
+	for _, b := range body {
+		if b == '\\' || b == '"' || b < 0x20 {
+			return "", false
+		}
+	}
+	if !utf8.Valid(body) {
+		return "", false
+	}
+	return string(body), true
+}
+
+// isCompact reports whether raw holds no insignificant white space: true
+// for every scalar, and for objects and arrays sent compact.
+func isCompact(raw []byte) bool {
+	if len(raw) == 0 || (raw[0] != '{' && raw[0] != '[') {
+		return true
+	}
+	return !bytes.ContainsAny(raw, " \t\r\n")
+}
+
+// object builds a JSON object by appending members, without reflection.
+type object struct{ buf []byte }
+
+// add appends a member whose value is already valid compact JSON.
+func (o *object) add(key string, value []byte) {
+	if len(o.buf) == 0 {
+		o.buf = append(make([]byte, 0, 256), '{')
+	} else {
+		o.buf = append(o.buf, ',')
+	}
+	o.buf = appendString(o.buf, key)
+	o.buf = append(o.buf, ':')
+	o.buf = append(o.buf, value...)
+}
+
+// bytes returns the object, "{}" when it has no member.
+func (o *object) bytes() []byte {
+	if len(o.buf) == 0 {
+		return []byte("{}")
+	}
+	return append(o.buf, '}')
+}
+
+// appendString appends s as a JSON string.
+func appendString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			b, _ := json.Marshal(s)
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+// redactor counts what redaction replaced, as violations of one field.
+type redactor struct {
+	t                   *Tally
+	source, event, path string
+}
+
+func (r *redactor) count(c redact.Counts) {
+	for k, n := range c {
+		for range n {
+			r.t.Count(r.source, safeName(r.event), r.path, ViolationRedacted+redact.Kind(k).String())
+		}
+	}
+}
+
+// value replaces personal data in every string of v and reports whether
+// anything was replaced.
+func (r *redactor) value(v any) (any, bool) {
+	switch x := v.(type) {
+	case string:
+		out, c := redact.String(x)
+		if c.Total() == 0 {
+			return x, false
+		}
+		r.count(c)
+		return out, true
+	case map[string]any:
+		changed := false
+		for k, e := range x {
+			var ch bool
+			x[k], ch = r.value(e)
+			changed = changed || ch
+		}
+		return x, changed
+	case []any:
+		changed := false
+		for i, e := range x {
+			var ch bool
+			x[i], ch = r.value(e)
+			changed = changed || ch
+		}
+		return x, changed
+	}
+	return v, false
+}
