@@ -40,6 +40,7 @@ type resolver struct {
 	tx      Tx
 	cache   *identityCache
 	created []garde.SubjectID
+	merged  [][2]garde.SubjectID // (from, into), in order
 }
 
 func idKey(id Identity) string { return id.Kind + string(id.Hash) }
@@ -186,6 +187,7 @@ func (r *resolver) merge(ctx context.Context, from, into garde.SubjectID) error 
 	if err := r.tx.MergeSubject(ctx, from, into); err != nil {
 		return err
 	}
+	r.merged = append(r.merged, [2]garde.SubjectID{from, into})
 	// subjects merged into from earlier follow from to into through state()
 	target, err := r.state(ctx, into)
 	if err != nil {
@@ -193,4 +195,25 @@ func (r *resolver) merge(ctx context.Context, from, into garde.SubjectID) error 
 	}
 	r.cache.subjects.Add(from, subjectState{canonical: into, identified: target.identified})
 	return nil
+}
+
+// resolveWith gives jobs the resolver of their group commit.
+func resolveWith(r *resolver) Resolve {
+	return func(ctx context.Context, ids []Identity, received time.Time, create bool) (garde.SubjectID, error) {
+		if create {
+			return r.resolve(ctx, &Record{IDs: ids, Received: received})
+		}
+		for _, id := range ids {
+			s, err := r.lookup(ctx, id)
+			if err != nil || s == "" {
+				if err != nil {
+					return "", err
+				}
+				continue
+			}
+			st, err := r.state(ctx, s)
+			return st.canonical, err
+		}
+		return "", nil
+	}
 }

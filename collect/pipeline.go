@@ -59,8 +59,9 @@ type Record struct {
 
 // Value is a personal value to seal, by its field path ("properties.email").
 type Value struct {
-	Path string
-	JSON []byte
+	Path     string
+	JSON     []byte
+	Purposes inventory.PurposeSet // the purposes the field serves
 }
 
 // Trait is one declared trait for the profile.
@@ -68,6 +69,7 @@ type Trait struct {
 	Name     string
 	Category string
 	Purposes string
+	Set      inventory.PurposeSet // Purposes as a set
 	Personal bool
 	JSON     []byte
 }
@@ -175,7 +177,7 @@ func (p *Pipeline) keep(rec *Record, clear *object, path, key string, f *invento
 	}
 	rec.Purposes |= f.Purposes
 	if f.Personal() {
-		rec.Personal = append(rec.Personal, Value{Path: path, JSON: compact(raw)})
+		rec.Personal = append(rec.Personal, Value{Path: path, JSON: compact(raw), Purposes: f.Purposes})
 		return true
 	}
 	r := redactor{t: t, source: source, event: event, path: path}
@@ -233,7 +235,7 @@ func (p *Pipeline) traits(rec *Record, traits map[string]json.RawMessage, source
 			t.Count(source, TypeIdentify, "traits."+name, ViolationType)
 			continue
 		}
-		tr := Trait{Name: name, Category: f.Category.Key, Purposes: strings.Join(p.inv.PurposeKeys(f.Purposes), ","), Personal: f.Personal()}
+		tr := Trait{Name: name, Category: f.Category.Key, Purposes: strings.Join(p.inv.PurposeKeys(f.Purposes), ","), Personal: f.Personal(), Set: f.Purposes}
 		if tr.Personal {
 			tr.JSON = compact(raw)
 		} else {

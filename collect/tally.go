@@ -7,6 +7,7 @@ const (
 	ViolationUndeclaredEvent = "undeclared_event"
 	ViolationUndeclaredField = "undeclared_field"
 	ViolationType            = "wrong_type"
+	ViolationNoConsent       = "no_consent" // stored for no purpose allowed now (the consent gate)
 	ViolationNoPurpose       = "no_purpose"
 	ViolationRedacted        = "redacted_" // + the kind of personal data
 )

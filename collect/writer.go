@@ -90,8 +90,10 @@ type Writer struct {
 	closed  bool
 	done    chan struct{}
 
-	tally Tally
-	ids   *identityCache
+	tally  Tally
+	ids    *identityCache
+	gate   Gate
+	merged [][2]garde.SubjectID
 	// touched remembers the last_seen time last written per subject, so that
 	// a subject's row is updated at most once per TouchInterval.
 	touched *lru.Cache[garde.SubjectID, time.Time]
@@ -104,11 +106,36 @@ const TouchInterval = time.Hour
 type submission struct {
 	recs  []Record
 	local *Tally
+	job   Job
+	after func()
 	err   chan error
 }
 
+// Job is work that other capabilities (the consent ledger) do inside a group
+// commit: it runs in the group's transaction, after the group's records,
+// and may resolve subjects exactly as events do. The after function it
+// returns, if any, runs once the group is durable and before the next group
+// starts, so that in-memory state changes in commit order.
+type Job func(ctx context.Context, tx Tx, resolve Resolve) (after func(), err error)
+
+// Resolve finds the subject of the given identities (strongest first) or,
+// when create is set, creates it. It returns "" when none is known and
+// create is false.
+type Resolve func(ctx context.Context, ids []Identity, received time.Time, create bool) (garde.SubjectID, error)
+
+// Gate says which purposes an event may be stored for now: the consent
+// gate. Merged is told, after a commit, of every anonymous subject merged
+// into another, so that consent follows the person.
+type Gate interface {
+	Storable(s garde.SubjectID, purposes inventory.PurposeSet, now time.Time) inventory.PurposeSet
+	Merged(from, into garde.SubjectID)
+}
+
 // NewWriter starts the writer goroutine.
-func NewWriter(st Store, keys Keys, purposes func(inventory.PurposeSet) string, opts WriterOptions, log *slog.Logger, m *Metrics) *Writer {
+func NewWriter(st Store, keys Keys, gate Gate, purposes func(inventory.PurposeSet) string, opts WriterOptions, log *slog.Logger, m *Metrics) *Writer {
+	if gate == nil {
+		gate = openGate{}
+	}
 	if opts.MaxPending <= 0 {
 		opts.MaxPending = 50_000
 	}
@@ -116,7 +143,7 @@ func NewWriter(st Store, keys Keys, purposes func(inventory.PurposeSet) string, 
 		opts.MaxGroup = 10_000
 	}
 	w := &Writer{
-		store: st, keys: keys, purposes: purposes, opts: opts, log: log, metrics: m,
+		store: st, keys: keys, gate: gate, purposes: purposes, opts: opts, log: log, metrics: m,
 		queue: make(chan *submission, opts.MaxPending),
 		done:  make(chan struct{}),
 		ids:   newIdentityCache(200_000),
@@ -148,6 +175,42 @@ func (w *Writer) Submit(ctx context.Context, recs []Record, local *Tally) error 
 	return <-s.err
 }
 
+// size is how many events a submission counts for in MaxPending.
+func (s *submission) size() int {
+	if s.job != nil {
+		return 1
+	}
+	return len(s.recs)
+}
+
+// openGate lets every purpose through: for tools and tests that run the
+// writer without the consent gate.
+type openGate struct{}
+
+func (openGate) Storable(_ garde.SubjectID, p inventory.PurposeSet, _ time.Time) inventory.PurposeSet {
+	return p
+}
+func (openGate) Merged(_, _ garde.SubjectID) {}
+
+// Do runs job inside the next group commit and waits until that group is
+// durable (or failed: then nothing the job wrote remains).
+func (w *Writer) Do(ctx context.Context, job Job) error {
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return garde.Errorf(garde.EUnavailable, "shutting down")
+	}
+	if w.pending.Add(1) > int64(w.opts.MaxPending) {
+		w.pending.Add(-1)
+		w.mu.RUnlock()
+		return garde.Errorf(garde.ETooMany, "the writer is saturated; retry later")
+	}
+	s := &submission{job: job, local: &Tally{}, err: make(chan error, 1)}
+	w.queue <- s
+	w.mu.RUnlock()
+	return <-s.err
+}
+
 // Close stops taking submissions, writes everything already submitted, and
 // returns when the writer goroutine has ended.
 func (w *Writer) Close() {
@@ -165,7 +228,7 @@ func (w *Writer) run() {
 	group := make([]*submission, 0, 64)
 	for first := range w.queue {
 		group = append(group[:0], first)
-		n := len(first.recs)
+		n := first.size()
 	fill:
 		for n < w.opts.MaxGroup {
 			select {
@@ -174,7 +237,7 @@ func (w *Writer) run() {
 					break fill
 				}
 				group = append(group, s)
-				n += len(s.recs)
+				n += s.size()
 			default:
 				break fill
 			}
@@ -189,6 +252,17 @@ func (w *Writer) run() {
 			w.log.Error("group commit failed", "events", n, "err", err)
 			err = garde.Wrap(garde.EUnavailable, err, "could not store the events; retry later")
 		}
+		if err == nil {
+			for _, s := range group {
+				if s.after != nil {
+					s.after()
+				}
+			}
+			for _, m := range w.merged {
+				w.gate.Merged(m[0], m[1])
+			}
+		}
+		w.merged = w.merged[:0]
 		w.pending.Add(-int64(n))
 		w.metrics.QueueDepth.Set(float64(w.pending.Load()))
 		for _, s := range group {
@@ -223,6 +297,7 @@ func (w *Writer) commit(group []*submission) error {
 			return err
 		}
 	}
+	created := len(r.created)
 	seen := map[garde.SubjectID]time.Time{}
 	for i, s := range group {
 		for j := range s.recs {
@@ -244,6 +319,20 @@ func (w *Writer) commit(group []*submission) error {
 		}
 		w.touched.Add(subj, t)
 	}
+	for _, s := range group {
+		if s.job == nil {
+			continue
+		}
+		if s.after, err = s.job(ctx, tx, resolveWith(&r)); err != nil {
+			return err
+		}
+	}
+	if len(r.created) > created {
+		if err := w.keys.CreateKeys(ctx, r.created[created:]); err != nil {
+			return err
+		}
+	}
+	w.merged = append(w.merged, r.merged...)
 	if v := w.tally.Drain(); len(v) > 0 {
 		if err := tx.AddViolations(ctx, v, time.Now()); err != nil {
 			return err
@@ -254,8 +343,20 @@ func (w *Writer) commit(group []*submission) error {
 
 // write seals a record's personal values with its subject's key and stores it.
 func (w *Writer) write(ctx context.Context, tx Tx, subj garde.SubjectID, rec *Record) error {
+	allowed := w.gate.Storable(subj, rec.Purposes, rec.Received)
+	if allowed.Empty() {
+		// nothing this record serves is allowed now: not stored at all
+		if rec.StoreEvent || len(rec.Traits) > 0 {
+			w.tally.Count(rec.Source, safeName(rec.Name), "", ViolationNoConsent)
+			w.metrics.Dropped.WithLabelValues(rec.Source, ViolationNoConsent).Inc()
+		}
+		return nil
+	}
 	for i := range rec.Traits {
 		t := &rec.Traits[i]
+		if t.Set&allowed == 0 {
+			continue
+		}
 		value := t.JSON
 		if t.Personal {
 			sealed, err := w.keys.Seal(ctx, subj, "traits."+t.Name, t.JSON)
@@ -276,6 +377,9 @@ func (w *Writer) write(ctx context.Context, tx Tx, subj garde.SubjectID, rec *Re
 		// {"path":"base64 of the sealed value",…}, built without reflection
 		var o object
 		for _, v := range rec.Personal {
+			if v.Purposes&allowed == 0 {
+				continue // kept only for purposes refused now
+			}
 			c, err := w.keys.Seal(ctx, subj, v.Path, v.JSON)
 			if err != nil {
 				return err
@@ -289,7 +393,7 @@ func (w *Writer) write(ctx context.Context, tx Tx, subj garde.SubjectID, rec *Re
 	}
 	return tx.CreateEvent(ctx, &EventRow{
 		Subject: subj, Source: rec.Source, Type: rec.Type, Name: rec.Name, MessageID: rec.MessageID,
-		Time: rec.Time, Received: rec.Received, Purposes: w.purposes(rec.Purposes),
+		Time: rec.Time, Received: rec.Received, Purposes: w.purposes(allowed),
 		Properties: rec.Properties, Context: rec.Context, Sealed: sealed,
 	})
 }

@@ -43,7 +43,7 @@ func (d *decoder) inventory(root *yaml.Node) *Inventory {
 		purposes:   map[string]*Purpose{},
 		writeKeys:  map[string]*Source{},
 	}
-	top := d.object(root, "", "version", "organisation", "categories", "purposes", "sources", "tracking_plan")
+	top := d.object(root, "", "version", "organisation", "categories", "purposes", "sources", "tracking_plan", "consent")
 	if top.node == nil {
 		return inv
 	}
@@ -54,6 +54,7 @@ func (d *decoder) inventory(root *yaml.Node) *Inventory {
 		}
 	}
 	d.organisation(inv, top)
+	d.consentSection(inv, top)
 	d.categoryList(inv, top)
 	d.purposeList(inv, top)
 	d.sourceList(inv, top)
@@ -144,7 +145,8 @@ func (d *decoder) categoryList(inv *Inventory, top object) {
 func (d *decoder) purposeList(inv *Inventory, top object) {
 	for i, n := range top.list("purposes", true) {
 		path := item("purposes", d.itemKey(n), i)
-		o := d.object(n, path, "key", "name", "description", "legal_basis", "explicit_consent", "direct_marketing", "targeted_advertising", "retention")
+		o := d.object(n, path, "key", "name", "description", "legal_basis", "explicit_consent", "direct_marketing", "targeted_advertising", "retention",
+			"consent", "sale_or_sharing", "tcf")
 		key := o.str("key", false)
 		if key == "" {
 			o.get("key", true)
@@ -176,6 +178,7 @@ func (d *decoder) purposeList(inv *Inventory, top object) {
 		if p.Index == MaxPurposes {
 			d.errorf(o.node, path, "too-many-purposes", "more than %d purposes: a purpose set holds at most %d", MaxPurposes, MaxPurposes)
 		}
+		d.purposeConsent(p, o)
 		site := purposeSite{p: p, path: path, node: o.node, basis: o.at("legal_basis"), explicit: o.at("explicit_consent")}
 		if rn := o.get("retention", false); rn != nil {
 			site.retention = true

@@ -76,6 +76,7 @@ type Inventory struct {
 	Purposes     []*Purpose  // in file order; Purposes[i].Index == i; at most 64
 	Sources      []*Source   // in file order
 	Plan         Plan
+	Consent      ConsentRules
 
 	categories map[string]*Category
 	purposes   map[string]*Purpose
@@ -118,7 +119,14 @@ type Purpose struct {
 	ExplicitConsent     bool // GDPR Art. 9(2)(a); meaningful only with Consent
 	DirectMarketing     bool // the person may object at any time, absolutely (Art. 21(2)-(3))
 	TargetedAdvertising bool
-	Retention           Retention
+	// SaleOrSharing: the purpose sells or shares personal data (CCPA), so
+	// an opt-out (Global Privacy Control, GPP) stops it.
+	SaleOrSharing bool
+	// ConsentExpiry overrides ConsentRules.Expiry for this purpose.
+	ConsentExpiry Period
+	// TCF maps the purpose to IAB TCF purposes and special features.
+	TCF       TCFMapping
+	Retention Retention
 }
 
 // Retention says how long data kept for a purpose lives: Period counted from

@@ -81,7 +81,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := collect.NewMetrics(reg)
 	inv := m.Inventory
-	m.writer = collect.NewWriter(store.NewCollect(m.Data), m.Vault,
+	m.writer = collect.NewWriter(store.NewCollect(m.Data), m.Vault, nil,
 		func(s inventory.PurposeSet) string { return strings.Join(inv.PurposeKeys(s), ",") },
 		m.Writer, m.Log, metrics)
 	srv := &server.Server{
