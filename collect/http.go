@@ -43,14 +43,14 @@ var paths = map[string]string{
 // Register mounts the collection routes on mux.
 func (h *Handler) Register(mux *http.ServeMux) {
 	for p, typ := range paths {
-		mux.Handle("POST /v1/"+p, h.cors(h.collect(typ, typ == "")))
-		mux.Handle("OPTIONS /v1/"+p, h.cors(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.Handle("POST /v1/"+p, h.CORS(h.collect(typ, typ == "")))
+		mux.Handle("OPTIONS /v1/"+p, h.CORS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusNoContent)
 		})))
 	}
-	mux.Handle("GET /v1/projects/{writeKey}/settings", h.cors(http.HandlerFunc(h.settings)))
-	mux.Handle("GET /sourceConfig", h.cors(http.HandlerFunc(h.sourceConfig)))
-	mux.Handle("GET /sourceConfig/", h.cors(http.HandlerFunc(h.sourceConfig)))
+	mux.Handle("GET /v1/projects/{writeKey}/settings", h.CORS(http.HandlerFunc(h.settings)))
+	mux.Handle("GET /sourceConfig", h.CORS(http.HandlerFunc(h.sourceConfig)))
+	mux.Handle("GET /sourceConfig/", h.CORS(http.HandlerFunc(h.sourceConfig)))
 }
 
 // Response answers a collection call.
@@ -225,7 +225,8 @@ func messageID(raw []byte) string {
 // cors lets browsers call the API. Preflights are answered for any origin
 // (the write key, and so the source, is not known yet); the call itself is
 // refused when its source lists origins and this is not one of them.
-func (h *Handler) cors(next http.Handler) http.Handler {
+// CORS lets browsers call a route from the sites of the sources.
+func (h *Handler) CORS(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if origin := r.Header.Get("Origin"); origin != "" {
 			hd := w.Header()

@@ -43,7 +43,11 @@ type Record struct {
 	MessageID string
 	Time      time.Time
 	Received  time.Time
-	Purposes  inventory.PurposeSet
+	// Purposes are every purpose the record's kept fields serve; Serves
+	// are the purposes the event itself is declared for (its tracking-plan
+	// entry), which decide whether it is stored at all.
+	Purposes inventory.PurposeSet
+	Serves   inventory.PurposeSet
 	// IDs are the message's identifiers, strongest first; Previous holds the
 	// identifiers an alias call merges from.
 	IDs      []Identity
@@ -111,7 +115,7 @@ func (p *Pipeline) Prepare(src *inventory.Source, m *Message, received time.Time
 			return rec, false
 		}
 		rec.StoreEvent = true
-		rec.Purposes = spec.Purposes
+		rec.Purposes, rec.Serves = spec.Purposes, spec.Purposes
 		rec.Properties = p.fields(&rec, "properties.", spec.Properties, m.Properties, src.Key, m.Event, t)
 	case TypePage, TypeScreen:
 		rec.Name = safeName(m.Name) // a page name is free text the plan does not declare
@@ -120,7 +124,7 @@ func (p *Pipeline) Prepare(src *inventory.Source, m *Message, received time.Time
 			return rec, false
 		}
 		rec.StoreEvent = true
-		rec.Purposes = plan.Page.Purposes
+		rec.Purposes, rec.Serves = plan.Page.Purposes, plan.Page.Purposes
 		rec.Properties = p.fields(&rec, "properties.", plan.Page.Properties, m.Properties, src.Key, m.Type, t)
 	case TypeGroup:
 		rec.StoreEvent = true
@@ -137,6 +141,9 @@ func (p *Pipeline) Prepare(src *inventory.Source, m *Message, received time.Time
 		rec.Context = p.context(&rec, m.Context, src.Key, eventLabel(m), t)
 	}
 	p.identities(&rec, m)
+	if rec.Serves.Empty() {
+		rec.Serves = rec.Purposes
+	}
 	if rec.StoreEvent && rec.Purposes.Empty() {
 		t.Count(src.Key, safeName(eventLabel(m)), "", ViolationNoPurpose)
 		return rec, false

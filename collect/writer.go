@@ -343,8 +343,11 @@ func (w *Writer) commit(group []*submission) error {
 
 // write seals a record's personal values with its subject's key and stores it.
 func (w *Writer) write(ctx context.Context, tx Tx, subj garde.SubjectID, rec *Record) error {
-	allowed := w.gate.Storable(subj, rec.Purposes, rec.Received)
-	if allowed.Empty() {
+	// the event is stored for the purposes it serves that are allowed now;
+	// its fields ride along for theirs
+	serves := w.gate.Storable(subj, rec.Serves, rec.Received)
+	allowed := serves | w.gate.Storable(subj, rec.Purposes&^rec.Serves, rec.Received)
+	if serves.Empty() {
 		// nothing this record serves is allowed now: not stored at all
 		if rec.StoreEvent || len(rec.Traits) > 0 {
 			w.tally.Count(rec.Source, safeName(rec.Name), "", ViolationNoConsent)
@@ -393,7 +396,7 @@ func (w *Writer) write(ctx context.Context, tx Tx, subj garde.SubjectID, rec *Re
 	}
 	return tx.CreateEvent(ctx, &EventRow{
 		Subject: subj, Source: rec.Source, Type: rec.Type, Name: rec.Name, MessageID: rec.MessageID,
-		Time: rec.Time, Received: rec.Received, Purposes: w.purposes(allowed),
+		Time: rec.Time, Received: rec.Received, Purposes: w.purposes(serves),
 		Properties: rec.Properties, Context: rec.Context, Sealed: sealed,
 	})
 }

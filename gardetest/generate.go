@@ -153,3 +153,17 @@ func (g *Generator) Journey(p Person) []map[string]any {
 	})
 	return msgs
 }
+
+// Consent is the body of a banner decision by the person's browser
+// (anonymous id) accepting the given purposes, for POST /v1/consent.
+func (g *Generator) Consent(p Person, purposes ...string) map[string]any {
+	d := map[string]any{}
+	for _, k := range purposes {
+		d[k] = "given"
+	}
+	return map[string]any{
+		"anonymousId": p.AnonymousID, "decisions": d, "source": "banner",
+		"notice": map[string]any{"version": 1, "language": "fr"}, "country": "FR",
+		"age": map[string]any{"status": "adult", "method": "self_declared"},
+	}
+}

@@ -97,6 +97,18 @@ type Event struct {
 type Reader struct {
 	Store  Store
 	Opener Opener
+	// Allowed is the consent gate at read time: it returns, of the stored
+	// purposes (comma-separated keys), those the subject's data may be
+	// processed for now ("" for none). Data whose purposes are all refused
+	// now is not returned, whenever it was collected. Nil allows all.
+	Allowed func(s garde.SubjectID, purposes string) string
+}
+
+func (r *Reader) allowed(s garde.SubjectID, purposes string) string {
+	if r.Allowed == nil {
+		return purposes
+	}
+	return r.Allowed(s, purposes)
 }
 
 // Read returns the profile of id with its newest events (at most limit).
@@ -117,6 +129,9 @@ func (r *Reader) Read(ctx context.Context, id garde.SubjectID, limit int) (*Prof
 		if _, set := p.Traits[t.Name]; set && t.Subject != s.ID {
 			continue
 		}
+		if r.allowed(s.ID, t.Purposes) == "" {
+			continue
+		}
 		raw := t.Value
 		if t.Sealed {
 			if raw, err = r.Opener.Open(ctx, t.Subject, "traits."+t.Name, t.Value); err != nil {
@@ -135,6 +150,9 @@ func (r *Reader) Read(ctx context.Context, id garde.SubjectID, limit int) (*Prof
 	}
 	p.Events = make([]Event, 0, len(events))
 	for i := range events {
+		if events[i].Purposes = r.allowed(s.ID, events[i].Purposes); events[i].Purposes == "" {
+			continue
+		}
 		e, err := r.open(ctx, &events[i])
 		if err != nil {
 			return nil, err

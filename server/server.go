@@ -17,6 +17,7 @@ import (
 	"github.com/garde-privacy/garde/access"
 	"github.com/garde-privacy/garde/api"
 	"github.com/garde-privacy/garde/collect"
+	"github.com/garde-privacy/garde/consent"
 	"github.com/garde-privacy/garde/inventory"
 	"github.com/garde-privacy/garde/profile"
 	"github.com/garde-privacy/garde/store"
@@ -26,6 +27,7 @@ import (
 type Server struct {
 	Inventory *inventory.Inventory
 	Collect   *collect.Handler
+	Consent   *consent.Handler
 	Profiles  *profile.Reader
 	Index     collect.Indexer
 	APIKeys   access.KeyStore
@@ -41,6 +43,9 @@ type Server struct {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.Collect.Register(mux)
+	if s.Consent != nil {
+		s.Consent.Register(mux, s.Collect.CORS)
+	}
 	mux.Handle("GET /v1/subjects/{id}", s.operator(s.getSubject))
 	mux.Handle("GET /v1/subjects", s.operator(s.findSubject))
 	mux.Handle("GET /v1/inventory/violations", s.operator(s.violations))
@@ -111,4 +116,14 @@ func (s *Server) operator(h http.HandlerFunc) http.Handler {
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), operatorKey{}, k)))
 	})
+}
+
+// OperatorID authenticates an operator's API key and names it for records
+// ("apikey:<id>").
+func (s *Server) OperatorID(r *http.Request) (string, error) {
+	k, err := access.Authenticate(r.Context(), s.APIKeys, r, s.Clock.Now())
+	if err != nil {
+		return "", err
+	}
+	return "apikey:" + k.ID, nil
 }

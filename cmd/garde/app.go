@@ -18,6 +18,7 @@ import (
 
 	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/collect"
+	"github.com/garde-privacy/garde/consent"
 	"github.com/garde-privacy/garde/inventory"
 	"github.com/garde-privacy/garde/profile"
 	"github.com/garde-privacy/garde/server"
@@ -43,6 +44,8 @@ type Main struct {
 	Data      *store.DB
 	Keys      *store.DB
 	Vault     *vault.Vault
+	Consent   *consent.Index
+	Ledger    *consent.Ledger
 	writer    *collect.Writer
 	http      *http.Server
 	ln        net.Listener
@@ -81,16 +84,34 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := collect.NewMetrics(reg)
 	inv := m.Inventory
-	m.writer = collect.NewWriter(store.NewCollect(m.Data), m.Vault, nil,
+	m.Consent = consent.NewIndex(inv)
+	m.writer = collect.NewWriter(store.NewCollect(m.Data), m.Vault, m.Consent,
 		func(s inventory.PurposeSet) string { return strings.Join(inv.PurposeKeys(s), ",") },
 		m.Writer, m.Log, metrics)
+	receipts, err := m.Vault.Signer(ctx, "receipts")
+	if err != nil {
+		return err
+	}
+	cstore := store.NewConsent(m.Data)
+	m.Ledger = &consent.Ledger{Inventory: inv, Index: m.Consent, Writer: m.writer, Store: cstore, Subjects: cstore,
+		TxOf: store.ConsentTx, Clock: m.Clock, Salt: m.Vault.DeriveKey("consent ip and user-agent salt")}
+	canonical, err := cstore.CanonicalSubjects(ctx)
+	if err != nil {
+		return err
+	}
+	n, err := m.Ledger.Load(ctx, canonical)
+	if err != nil {
+		return err
+	}
+	m.Log.Info("consent ledger loaded", "records", n, "subjects", m.Consent.Subjects())
 	srv := &server.Server{
 		Inventory: inv,
 		Collect: &collect.Handler{
 			Inventory: inv, Pipeline: collect.NewPipeline(inv, m.Vault), Writer: m.writer,
 			Metrics: metrics, Log: m.Log, Clock: m.Clock,
 		},
-		Profiles: &profile.Reader{Store: store.NewProfiles(m.Data), Opener: m.Vault},
+		Profiles: &profile.Reader{Store: store.NewProfiles(m.Data), Opener: m.Vault,
+			Allowed: func(s garde.SubjectID, keys string) string { return m.Consent.AllowedKeys(s, keys, m.Clock.Now()) }},
 		Index:    m.Vault,
 		APIKeys:  store.NewAPIKeys(m.Data),
 		Data:     m.Data,
@@ -99,6 +120,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		Clock:    m.Clock,
 		Ready:    func(ctx context.Context) error { return m.Data.Reader().PingContext(ctx) },
 	}
+	srv.Consent = &consent.Handler{Inventory: inv, Ledger: m.Ledger, Index: m.Consent, BlindIdx: m.Vault, Receipts: receipts,
+		Operator: srv.OperatorID, Clock: m.Clock, Log: m.Log, GPCUpdated: time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)}
 	if m.ln, err = net.Listen("tcp", m.Listen); err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Listen, err)
 	}

@@ -66,24 +66,47 @@ func seed(ctx context.Context, base string, people int) error {
 	var batch []map[string]any
 	first := gardetest.Person{UserID: "cust-00000001", AnonymousID: "anon-demo-0001", FirstName: "Camille", LastName: "Martin",
 		Email: "camille.martin.1@example.com", Phone: "+33 6 12 34 56 78", Street: "12 rue de la Paix", City: "Paris", Postcode: "75002"}
-	batch = append(batch, g.Journey(first)...)
+	persons := []gardetest.Person{first}
 	for range people - 1 {
-		batch = append(batch, g.Journey(g.Person())...)
+		persons = append(persons, g.Person())
+	}
+	for i, p := range persons {
+		// the banner first: most accept, some accept only part, some refuse
+		// (their browsing is then not stored; their orders are)
+		c := g.Consent(p, "analytics", "personalisation", "email_marketing")
+		switch i % 4 {
+		case 2:
+			c = g.Consent(p, "analytics")
+		case 3:
+			c["decisions"] = map[string]any{"analytics": "refused", "personalisation": "refused", "email_marketing": "refused"}
+		}
+		if err := post(ctx, base+"/v1/consent", c); err != nil {
+			return err
+		}
+		batch = append(batch, g.Journey(p)...)
 	}
 	for len(batch) > 0 {
 		n := min(len(batch), 100)
-		body, _ := json.Marshal(map[string]any{"batch": batch[:n]})
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/batch", bytes.NewReader(body))
-		req.SetBasicAuth(gardetest.WebKey, "")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
+		if err := post(ctx, base+"/v1/batch", map[string]any{"batch": batch[:n]}); err != nil {
 			return err
 		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("seeding the demo: status %d", resp.StatusCode)
-		}
 		batch = batch[n:]
+	}
+	return nil
+}
+
+// post sends v with the web write key and wants 200.
+func post(ctx context.Context, url string, v any) error {
+	body, _ := json.Marshal(v)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req.SetBasicAuth(gardetest.WebKey, "")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("seeding the demo: %s answered %d", req.URL.Path, resp.StatusCode)
 	}
 	return nil
 }

@@ -19,7 +19,10 @@ func TestIdentityMerging(t *testing.T) {
 	g := gardetest.NewGenerator(7)
 	ann, bob := g.Person(), g.Person()
 
-	// Ann browses anonymously, then signs in: identify merges the history
+	// Ann accepts audience measurement and personalisation in the banner,
+	// browses anonymously, then signs in: identify merges the history
+	in.consent(g.Consent(ann, "analytics", "personalisation"))
+	in.consent(map[string]any{"anonymousId": "bob-tablet", "decisions": map[string]any{"analytics": "given"}})
 	in.batch(gardetest.WebKey, g.Browse(ann)...)
 	anon, a := in.subject("anonymousId=" + ann.AnonymousID)
 	if a.status != 200 || eventCount(t, anon) != 2 || anon["identified"] != false {

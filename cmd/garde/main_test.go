@@ -132,6 +132,20 @@ func (in *instance) batch(writeKey string, msgs ...map[string]any) answer {
 	return in.do("POST", "/v1/batch", writeKey, body, nil)
 }
 
+// consent posts a decision with the web write key and fails the test
+// unless it is recorded.
+func (in *instance) consent(body map[string]any) map[string]any {
+	in.t.Helper()
+	b, _ := json.Marshal(body)
+	a := in.do("POST", "/v1/consent", gardetest.WebKey, b, nil)
+	if a.status != 200 {
+		in.t.Fatalf("consent: %d %s", a.status, a.body)
+	}
+	var out map[string]any
+	a.decode(in.t, &out)
+	return out
+}
+
 func (in *instance) subject(query string) (map[string]any, answer) {
 	in.t.Helper()
 	a := in.do("GET", "/v1/subjects?"+query, "", nil, map[string]string{"Authorization": "Bearer " + in.admin})
@@ -160,6 +174,7 @@ func TestEndToEnd(t *testing.T) {
 	in := start(t, dir, collect.WriterOptions{})
 	g := gardetest.NewGenerator(1)
 	p := distinctive()
+	in.consent(g.Consent(p, "analytics", "personalisation", "email_marketing"))
 	journey := g.Journey(p)
 	// an undeclared property must be dropped
 	journey[len(journey)-2]["properties"].(map[string]any)["loyalty_card_pin"] = "UNDECLARED-4242"
