@@ -219,7 +219,7 @@ func newFixture(t *testing.T, edit ...func(*access.Config)) *fixture {
 	for _, e := range edit {
 		e(&cfg)
 	}
-	if f.auth, err = access.New(cfg); err != nil {
+	if f.auth, err = access.NewAuth(cfg); err != nil {
 		t.Fatal(err)
 	}
 	return f

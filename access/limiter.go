@@ -73,7 +73,7 @@ func ipKey(remoteAddr string) string {
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
-		return "?" + host
+		return "?" + host[:min(len(host), 64)]
 	}
 	ip = ip.Unmap()
 	if ip.Is6() {

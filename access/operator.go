@@ -53,7 +53,7 @@ func (o Operator) LogValue() slog.Value {
 }
 
 // Locked reports whether sign-in is locked at now.
-func (o *Operator) Locked(now time.Time) bool { return now.Before(o.LockedUntil) }
+func (o Operator) Locked(now time.Time) bool { return now.Before(o.LockedUntil) }
 
 // OperatorStore keeps operators, their sessions and training records. The
 // store holds only what it is given: hashes and sealed secrets. Find methods
@@ -191,8 +191,8 @@ type Auth struct {
 	bootstrapMu sync.Mutex
 }
 
-// New returns an Auth over cfg.
-func New(cfg Config) (*Auth, error) {
+// NewAuth returns an Auth over cfg.
+func NewAuth(cfg Config) (*Auth, error) {
 	if cfg.Store == nil || cfg.Sealer == nil {
 		return nil, garde.Errorf(garde.EInvalid, "access: a store and a sealer are required")
 	}
@@ -305,8 +305,8 @@ func (a *Auth) CreateOperator(ctx context.Context, email, name, role string) (Op
 	return *o, password, nil
 }
 
-// generatePassword returns 100 random bits as 5 groups of 4 characters from
-// an alphabet without look-alikes, which satisfies the policy without MFA.
+// generatePassword returns 5 groups of 4 random symbols (99 bits) from an
+// alphabet without look-alikes, which satisfies the policy without MFA.
 func (a *Auth) generatePassword(email string) (string, error) {
 	for range 8 {
 		pw := randomGroups(5)

@@ -13,12 +13,12 @@ import (
 )
 
 // RecoveryCodeCount is how many recovery codes an operator holds. Each is
-// 80 random bits written as four groups of four characters, shown once,
-// stored as a SHA-256 hash (80 bits cannot be brute-forced, so no slow hash
+// 16 random symbols (79 bits) written as four groups of four, shown once,
+// stored as a SHA-256 hash (79 bits cannot be brute-forced, so no slow hash
 // is needed), and consumed by its use.
 const RecoveryCodeCount = 10
 
-// codeAlphabet has 32 symbols without look-alikes (no 0/O, 1/I/L).
+// codeAlphabet has 31 symbols without look-alikes (no 0/O, 1/I/L).
 const codeAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 // randomGroups returns n groups of 4 random symbols joined by dashes.

@@ -91,6 +91,9 @@ func (a *Auth) ConfirmTOTP(ctx context.Context, operatorID, code string) ([]stri
 	if o.TOTPSealed == nil {
 		return nil, garde.Errorf(garde.EInvalid, "no TOTP enrolment is pending")
 	}
+	if !a.acctLimit.Allow("totp:"+operatorID, a.clock.Now()) {
+		return nil, garde.Errorf(garde.ETooMany, "too many attempts; wait a minute and try again")
+	}
 	step, err := a.checkTOTP(ctx, o, code)
 	if err != nil {
 		return nil, err

@@ -43,7 +43,7 @@ func (d *decoder) inventory(root *yaml.Node) *Inventory {
 		purposes:   map[string]*Purpose{},
 		writeKeys:  map[string]*Source{},
 	}
-	top := d.object(root, "", "version", "organisation", "categories", "purposes", "sources", "tracking_plan", "consent")
+	top := d.object(root, "", "version", "organisation", "categories", "purposes", "sources", "tracking_plan", "consent", "roles")
 	if top.node == nil {
 		return inv
 	}
@@ -59,6 +59,7 @@ func (d *decoder) inventory(root *yaml.Node) *Inventory {
 	d.purposeList(inv, top)
 	d.sourceList(inv, top)
 	d.plan(inv, top.get("tracking_plan", true))
+	d.roleList(inv, top)
 	return inv
 }
 

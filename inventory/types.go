@@ -77,6 +77,7 @@ type Inventory struct {
 	Sources      []*Source   // in file order
 	Plan         Plan
 	Consent      ConsentRules
+	Roles        []*Role // in file order, or the default roles
 
 	categories map[string]*Category
 	purposes   map[string]*Purpose

@@ -101,7 +101,9 @@ func scanOperator(row scannable) (*access.Operator, error) {
 		return nil, err
 	}
 	o.PasswordChanged, o.Created, o.LockedUntil = fromMS(changed), fromMS(created), fromOptionalMS(locked)
-	o.RecoveryCodes = strings.Fields(codes)
+	if codes != "" {
+		o.RecoveryCodes = strings.Fields(codes)
+	}
 	return &o, nil
 }
 

@@ -140,7 +140,7 @@ func TestAuthOverSQLite(t *testing.T) {
 	sealer, _ := access.NewAESSealer(bytes.Repeat([]byte{1}, 32))
 	now := opTime
 	clock := garde.ClockFunc(func() time.Time { return now })
-	auth, err := access.New(access.Config{Store: store.NewOperators(openData(t)), Sealer: sealer, Clock: clock,
+	auth, err := access.NewAuth(access.Config{Store: store.NewOperators(openData(t)), Sealer: sealer, Clock: clock,
 		Argon2: access.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
 	if err != nil {
 		t.Fatal(err)

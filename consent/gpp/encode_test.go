@@ -2,6 +2,7 @@ package gpp_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/garde-privacy/garde"
@@ -30,21 +31,12 @@ func TestEncodeHeader(t *testing.T) {
 				s.Sections[id] = "x"
 			}
 			got := mustEncode(t, s)
-			header, _, _ := cutTilde(got)
+			header, _, _ := strings.Cut(got, "~")
 			if header != tt.want {
 				t.Errorf("got %q, want %q", header, tt.want)
 			}
 		})
 	}
-}
-
-func cutTilde(s string) (string, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '~' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
 
 // Decoding what Encode wrote gives back the same fields, for every known

@@ -20,6 +20,11 @@
 //   - Decode never panics, reads the input in place, and allocates in
 //     proportion to the number of sections present, never to a count read
 //     from the input. Inputs longer than MaxLength are refused.
+//   - Strict wherever a misread would change a person's choice: a section
+//     version, sub-section type or 2-bit value (3) the spec does not define
+//     is refused, not guessed at. Lenient only about padding: bits after the
+//     last field are ignored, as encoders pad to 6 or 8 bits. One deployed
+//     encoder bug is read as its writer meant it (see USNat's layout note).
 //   - OptOuts reduces the decoded US sections to the few booleans the consent
 //     gate acts on. Absence of a section means "no signal", not consent.
 //

@@ -1,14 +1,22 @@
 package gpp
 
-// USNat is the MSPA US National section (id 7, API prefix "usnat"), spec
-// Sections/US-National/IAB Privacy's (Multi-State Privacy Agreement (MSPA))
-// US National Technical Specification.md.
+// USNat is the MSPA US National section (id 7, API prefix "usnat"). Specs in
+// Sections/US-National/: version 1 in "IAB Privacy's National Privacy
+// Technical Specification.md", version 2 in "IAB Privacy's Multi-State
+// Privacy Agreement (MSPA) US National Technical Specification.md".
 //
 // Notices: 0 not applicable, 1 notice provided, 2 not provided.
 // Opt-outs: 0 not applicable, 1 opted out, 2 did not opt out.
 // SensitiveDataProcessing, KnownChildSensitiveDataConsents and
 // PersonalDataConsents: 0 not applicable, 1 no consent, 2 consent.
 // Mspa*: 0 not applicable, 1 yes, 2 no.
+//
+// Layout note: iabgpp-es 3.1.3–3.1.5, a widely deployed CMP library, wrote
+// Version 1 with the version-2 layout (iabgpp-es issues #75, #81, #90). Read
+// as v1, those strings would lose sensitive categories 13–16 and misplace
+// every later field, MSPA flags included. A true v1 core is 60 bits, at most
+// 66 once padded, so a Version 1 core of 70 bits or more is read with the v2
+// layout: Version stays 1 and the lists have 16 and 3 entries.
 type USNat struct {
 	// Version is the section version: 1 (December 2022, 12 sensitive-data
 	// categories, 2 known-child consents) or 2 (August 2024, 16 and 3).
@@ -44,14 +52,8 @@ const (
 )
 
 // usnatLayout returns the list lengths for a core of the given version and
-// width in bits, or ok false for an unknown version.
-//
-// iabgpp-es 3.1.3–3.1.5, a widely deployed CMP library, wrote Version 1 with
-// the version-2 layout (iabgpp-es issues #75, #90). Read as v1, those strings
-// would drop sensitive categories 13–16 and misplace every field after them,
-// MSPA flags included. A v1 core holds 60 bits, at most 66 once padded to a
-// byte, so a Version 1 core of 70 bits or more can only be the v2 layout,
-// and is read as such (Version stays 1, the lists have 16 and 3 entries).
+// width in bits (see the layout note on USNat), or ok false for an unknown
+// version.
 func usnatLayout(version, bits int) (sensitive, child int, ok bool) {
 	switch {
 	case version == 2, version == 1 && bits >= usnatV2Bits:
@@ -102,7 +104,8 @@ func decodeUSNat(text string) (*USNat, error) {
 
 // Encode returns the section text: the core sub-section, then the GPC
 // sub-section when GPC is set. The lists must have the lengths of the
-// version's layout (Version 1 also accepts the 16/3 layout, see usnatLayout).
+// version's layout; Version 1 also accepts 16 and 3, written as the
+// mis-versioned layout the USNat note describes, so decoded strings re-encode.
 func (n *USNat) Encode() (string, error) {
 	sensitive, child, ok := usnatLayout(n.Version, 0)
 	if !ok {

@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/garde-privacy/garde/consent/tcf"
 )
 
@@ -92,7 +90,7 @@ func TestIAB(t *testing.T) {
 		// Our Encode → IAB decode.
 		if d := decoded[i]; d.Error != "" {
 			t.Errorf("%d: IAB could not decode our %q: %s", i, ours[i], d.Error)
-		} else if diff := cmp.Diff(want, normalize(&d.TCString)); diff != "" {
+		} else if diff := quickDiff(want, normalize(&d.TCString)); diff != "" {
 			t.Errorf("%d: IAB decode of our %q (-ours +IAB):\n%s", i, ours[i], diff)
 		}
 		// IAB encode → our Decode.
@@ -106,7 +104,7 @@ func TestIAB(t *testing.T) {
 			t.Errorf("%d: Decode of IAB's %q: %v", i, e.String, err)
 			continue
 		}
-		if diff := cmp.Diff(want, normalize(got)); diff != "" {
+		if diff := quickDiff(want, normalize(got)); diff != "" {
 			t.Errorf("%d: Decode of IAB's %q (-want +ours):\n%s", i, e.String, diff)
 		}
 		if e.String == ours[i] {
@@ -125,7 +123,7 @@ func TestIAB(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(normalize(mine), normalize(&d.TCString)); diff != "" {
+		if diff := quickDiff(normalize(mine), normalize(&d.TCString)); diff != "" {
 			t.Errorf("%s (-ours +IAB):\n%s", k.name, diff)
 		}
 	}

@@ -9,7 +9,7 @@
 //     "core segment: truncated at bit 213 (VendorConsents)". Messages never
 //     quote the input. Memory is bounded: inputs longer than MaxLength are
 //     refused, vendor ids are at most 16 bits, and publisher restrictions may
-//     expand to at most maxRestrictedIDs vendor ids in total.
+//     expand to at most 1,048,576 vendor ids in total.
 //   - Decode checks structure only (the bits are there and mean something).
 //     Whether the signal is acceptable under TCF v2.2 policy is Validate's job:
 //     a structurally sound string with policy version 2 decodes fine and then
