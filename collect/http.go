@@ -26,6 +26,10 @@ type Handler struct {
 	Metrics   *Metrics
 	Log       *slog.Logger
 	Clock     garde.Clock
+	// GPC is told of the records of a call that carried Sec-GPC: 1, once
+	// they are stored, so that the consent ledger records the opt-out of
+	// sale and sharing it stands for (CCPA §7025). Nil ignores the signal.
+	GPC func(r *http.Request, src *inventory.Source, recs []Record) error
 }
 
 // paths maps each collection path to the message type it implies ("" for a
@@ -154,6 +158,11 @@ func (h *Handler) serve(r *http.Request, typ string, batch bool) (*Response, err
 	}
 	if err := h.Writer.Submit(r.Context(), recs, local); err != nil {
 		return nil, err
+	}
+	if h.GPC != nil && r.Header.Get("Sec-GPC") == "1" && len(recs) > 0 {
+		if err := h.GPC(r, src, recs); err != nil {
+			return nil, err
+		}
 	}
 	h.Metrics.observe(local)
 	h.Metrics.Accepted.WithLabelValues(src.Key).Add(float64(len(recs)))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"log/slog"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,6 +94,7 @@ type Writer struct {
 	tally  Tally
 	ids    *identityCache
 	gate   Gate
+	audit  GroupAudit
 	merged [][2]garde.SubjectID
 	// touched remembers the last_seen time last written per subject, so that
 	// a subject's row is updated at most once per TouchInterval.
@@ -174,6 +176,14 @@ func (w *Writer) Submit(ctx context.Context, recs []Record, local *Tally) error 
 	w.metrics.QueueDepth.Set(float64(w.pending.Load()))
 	return <-s.err
 }
+
+// GroupAudit appends the audit entry of one group commit inside its
+// transaction: who wrote (the sources) about whom (the subjects).
+type GroupAudit func(ctx context.Context, tx Tx, sources []string, subjects []garde.SubjectID) error
+
+// SetAudit makes every group commit append its audit entry with fn. Call
+// it before the first Submit.
+func (w *Writer) SetAudit(fn GroupAudit) { w.audit = fn }
 
 // size is how many events a submission counts for in MaxPending.
 func (s *submission) size() int {
@@ -299,9 +309,11 @@ func (w *Writer) commit(group []*submission) error {
 	}
 	created := len(r.created)
 	seen := map[garde.SubjectID]time.Time{}
+	sources := map[string]bool{}
 	for i, s := range group {
 		for j := range s.recs {
 			rec, subj := &s.recs[j], subjects[i][j]
+			sources[rec.Source] = true
 			if err := w.write(ctx, tx, subj, rec); err != nil {
 				return err
 			}
@@ -333,6 +345,20 @@ func (w *Writer) commit(group []*submission) error {
 		}
 	}
 	w.merged = append(w.merged, r.merged...)
+	if w.audit != nil && len(seen) > 0 {
+		srcs := make([]string, 0, len(sources))
+		for k := range sources {
+			srcs = append(srcs, k)
+		}
+		sort.Strings(srcs)
+		ids := make([]garde.SubjectID, 0, len(seen))
+		for s := range seen {
+			ids = append(ids, s)
+		}
+		if err := w.audit(ctx, tx, srcs, ids); err != nil {
+			return err
+		}
+	}
 	if v := w.tally.Drain(); len(v) > 0 {
 		if err := tx.AddViolations(ctx, v, time.Now()); err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -44,6 +45,9 @@ type Handler struct {
 	Log      *slog.Logger
 	// GPCUpdated is the date /.well-known/gpc.json reports.
 	GPCUpdated time.Time
+
+	gpcOnce sync.Once
+	gpcSeen *gpcSeen
 }
 
 // Register mounts the routes on mux; cors wraps the browser-facing ones.

@@ -69,6 +69,9 @@ type Ledger struct {
 	Clock garde.Clock
 	// Salt keys the hashes of IP addresses and user agents.
 	Salt []byte
+	// Audit appends the audit entry of a decision inside its transaction
+	// (actor, subject, purposes); nil records none.
+	Audit func(ctx context.Context, tx collect.Tx, actor string, s garde.SubjectID, purposes []string) error
 }
 
 // Request is one person's decisions, as received.
@@ -233,6 +236,15 @@ func (l *Ledger) Decide(ctx context.Context, req *Request) (*Result, error) {
 		}
 		if err := l.append(ctx, l.TxOf(ctx2), recs); err != nil {
 			return nil, err
+		}
+		if l.Audit != nil {
+			purposes := make([]string, len(recs))
+			for i := range recs {
+				purposes[i] = recs[i].Purpose
+			}
+			if err := l.Audit(ctx, ctx2, req.Collector, s, purposes); err != nil {
+				return nil, err
+			}
 		}
 		res.Subject, res.Records = s, recs
 		return func() {

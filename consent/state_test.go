@@ -23,7 +23,9 @@ func rec(s garde.SubjectID, purpose string, d consent.Decision, at time.Time, op
 	return r
 }
 
-func minor(r *consent.Record)    { r.Age = consent.Age{Status: "minor", Years: 14, Method: "self_declared"} }
+func minor(r *consent.Record) {
+	r.Age = consent.Age{Status: "minor", Years: 14, Method: "self_declared"}
+}
 func explicit(r *consent.Record) { r.Explicit = true }
 
 // TestGate: the decision rules, one case per rule.

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/garde-privacy/garde"
+	"github.com/garde-privacy/garde/audit"
 	"github.com/garde-privacy/garde/collect"
 	"github.com/garde-privacy/garde/consent"
 	"github.com/garde-privacy/garde/inventory"
@@ -40,16 +41,18 @@ type Main struct {
 	Clock          garde.Clock
 	Writer         collect.WriterOptions
 
-	Inventory *inventory.Inventory
-	Data      *store.DB
-	Keys      *store.DB
-	Vault     *vault.Vault
-	Consent   *consent.Index
-	Ledger    *consent.Ledger
-	writer    *collect.Writer
-	http      *http.Server
-	ln        net.Listener
-	served    chan error
+	Inventory  *inventory.Inventory
+	Data       *store.DB
+	Keys       *store.DB
+	Vault      *vault.Vault
+	Consent    *consent.Index
+	Ledger     *consent.Ledger
+	AuditLog   *audit.Log
+	auditStore *store.Audit
+	writer     *collect.Writer
+	http       *http.Server
+	ln         net.Listener
+	served     chan error
 }
 
 // File names inside the data directory. The keys have their own database so
@@ -88,13 +91,27 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	m.writer = collect.NewWriter(store.NewCollect(m.Data), m.Vault, m.Consent,
 		func(s inventory.PurposeSet) string { return strings.Join(inv.PurposeKeys(s), ",") },
 		m.Writer, m.Log, metrics)
-	receipts, err := m.Vault.Signer(ctx, "receipts")
+	receipts, err := m.Vault.Signer(ctx, vault.UseReceipts)
 	if err != nil {
 		return err
 	}
+	auditSigner, err := m.Vault.Signer(ctx, vault.UseAudit)
+	if err != nil {
+		return err
+	}
+	m.auditStore = store.NewAudit(m.Data)
+	m.AuditLog = &audit.Log{Signer: auditSigner, Clock: m.Clock}
+	m.writer.SetAudit(func(ctx context.Context, tx collect.Tx, sources []string, subjects []garde.SubjectID) error {
+		return m.AuditLog.Append(ctx, m.auditStore.CollectTx(tx), audit.Entry{Actor: "source:" + strings.Join(sources, ","),
+			Action: audit.ActionEventsWrite, Subjects: subjects, Outcome: audit.OutcomeOK})
+	})
 	cstore := store.NewConsent(m.Data)
 	m.Ledger = &consent.Ledger{Inventory: inv, Index: m.Consent, Writer: m.writer, Store: cstore, Subjects: cstore,
-		TxOf: store.ConsentTx, Clock: m.Clock, Salt: m.Vault.DeriveKey("consent ip and user-agent salt")}
+		TxOf: store.ConsentTx, Clock: m.Clock, Salt: m.Vault.DeriveKey("consent ip and user-agent salt"),
+		Audit: func(ctx context.Context, tx collect.Tx, actor string, s garde.SubjectID, purposes []string) error {
+			return m.AuditLog.Append(ctx, m.auditStore.CollectTx(tx), audit.Entry{Actor: actor, Action: audit.ActionConsentRecord,
+				Subjects: []garde.SubjectID{s}, Detail: map[string]string{"purposes": strings.Join(purposes, ",")}, Outcome: audit.OutcomeOK})
+		}}
 	canonical, err := cstore.CanonicalSubjects(ctx)
 	if err != nil {
 		return err
@@ -122,6 +139,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	srv.Consent = &consent.Handler{Inventory: inv, Ledger: m.Ledger, Index: m.Consent, BlindIdx: m.Vault, Receipts: receipts,
 		Operator: srv.OperatorID, Clock: m.Clock, Log: m.Log, GPCUpdated: time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)}
+	srv.Collect.GPC = srv.Consent.CollectGPC
 	if m.ln, err = net.Listen("tcp", m.Listen); err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Listen, err)
 	}
@@ -224,6 +242,13 @@ func (m *Main) Close(ctx context.Context) error {
 	}
 	if m.writer != nil {
 		m.writer.Close()
+		if m.auditStore != nil {
+			// sign the tail of the audit log, so that nothing after the
+			// last checkpoint can be removed unnoticed while stopped
+			if _, _, err := m.auditStore.Checkpoint(context.WithoutCancel(ctx), m.AuditLog); err != nil {
+				errs = append(errs, err)
+			}
+		}
 	}
 	if m.Data != nil {
 		errs = append(errs, m.Data.Close())
