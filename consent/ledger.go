@@ -213,7 +213,9 @@ func (l *Ledger) Decide(ctx context.Context, req *Request) (*Result, error) {
 	recs := l.records(req, now)
 	res := &Result{}
 	var known garde.SubjectID
-	if len(req.IDs) > 0 && req.IDs[0].Kind == subjectKind {
+	if !req.Create || (len(req.IDs) > 0 && req.IDs[0].Kind == subjectKind) {
+		// only people already known: find them before the transaction, so
+		// that an unknown one is a 404 for this call alone
 		s, err := l.Canonical(ctx, req.IDs, true)
 		if err != nil {
 			return nil, err
