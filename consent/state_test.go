@@ -10,12 +10,15 @@ import (
 	"github.com/garde-privacy/garde/inventory"
 )
 
-var t0 = time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+var (
+	t0     = time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	sample = inventory.MustExample()
+)
 
 func rec(s garde.SubjectID, purpose string, d consent.Decision, at time.Time, opts ...func(*consent.Record)) *consent.Record {
 	r := &consent.Record{Subject: s, Purpose: purpose, Decision: d, Time: at, Age: consent.Age{Status: "adult", Method: "account"}}
 	if d == consent.Given {
-		r.Expires = inventory.MustExample().ConsentExpiryOf(inventory.MustExample().Purpose(purpose)).AddTo(at)
+		r.Expires = sample.ConsentExpiryOf(sample.Purpose(purpose)).AddTo(at)
 	}
 	for _, o := range opts {
 		o(r)
@@ -130,7 +133,7 @@ func TestRefusalAskAgain(t *testing.T) {
 
 // BenchmarkCheck: the in-process consent check, one core.
 func BenchmarkCheck(b *testing.B) {
-	inv := inventory.MustExample()
+	inv := sample
 	x := consent.NewIndex(inv)
 	subjects := make([]garde.SubjectID, 100_000)
 	for i := range subjects {

@@ -1,17 +1,25 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	json "github.com/goccy/go-json"
 
+	"github.com/garde-privacy/garde/access"
 	"github.com/garde-privacy/garde/collect"
+	"github.com/garde-privacy/garde/consent"
 	"github.com/garde-privacy/garde/gardetest"
+	"github.com/garde-privacy/garde/store"
 )
 
 // BenchmarkWrite measures the storage side of collection: group commits of
@@ -69,4 +77,97 @@ func BenchmarkWrite(b *testing.B) {
 	}
 	close(work)
 	wg.Wait()
+}
+
+// BenchmarkConsentDecide measures recording decisions over HTTP: POST
+// /v1/consent from 16 concurrent clients, each call one decision on two
+// purposes (ledger append with chain hashes, audit entry, signed receipt).
+// One op is one call.
+func BenchmarkConsentDecide(b *testing.B) {
+	m := &Main{DataDir: b.TempDir(), Listen: "127.0.0.1:0", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if err := m.Open(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	url := "http://" + m.Addr() + "/v1/consent"
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	var n atomic.Int64
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			body := fmt.Sprintf(`{"anonymousId":"bench-%d","decisions":{"analytics":"given","email_marketing":"refused"},"notice":{"version":1,"language":"fr"},"country":"FR"}`, i)
+			req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+			req.SetBasicAuth(gardetest.WebKey, "")
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+}
+
+// BenchmarkConsentCheck measures POST /v1/consent/check with 1,000
+// subjects per call (by anonymous id), 4 concurrent clients. One op is one
+// subject.
+func BenchmarkConsentCheck(b *testing.B) {
+	m := &Main{DataDir: b.TempDir(), Listen: "127.0.0.1:0", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if err := m.Open(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	secret, _, err := access.NewAPIKey(context.Background(), store.NewAPIKeys(m.Data), "bench", access.RoleAdmin, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	// 10,000 people with decisions, recorded through the ledger
+	const people, perCall = 10_000, 1000
+	for i := 0; i < people; i++ {
+		ids := []collect.Identity{{Kind: collect.IdentityAnon, Hash: m.Vault.BlindIndex(collect.IdentityAnon, fmt.Sprintf("p-%d", i))}}
+		if _, err := m.Ledger.Decide(context.Background(), &consent.Request{IDs: ids, Create: true, Source: consent.SourceAPI,
+			Decisions: map[string]consent.Decision{"analytics": consent.Given}, Collector: "bench"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var bodies [][]byte
+	for c := 0; c < people/perCall; c++ {
+		var who []string
+		for i := c * perCall; i < (c+1)*perCall; i++ {
+			who = append(who, fmt.Sprintf(`{"anonymousId":"p-%d"}`, i))
+		}
+		bodies = append(bodies, []byte(`{"purposes":["analytics","email_marketing"],"subjects":[`+strings.Join(who, ",")+`]}`))
+	}
+	url := "http://" + m.Addr() + "/v1/consent/check"
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	var n atomic.Int64
+	b.SetParallelism(2)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			req, _ := http.NewRequest("POST", url, bytes.NewReader(bodies[int(i)%len(bodies)]))
+			req.Header.Set("Authorization", "Bearer "+secret)
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*perCall)/b.Elapsed().Seconds(), "subjects/s")
 }
