@@ -4,7 +4,7 @@ FUZZTIME  ?= 5s
 BENCHTIME ?= 20s
 export CGO_ENABLED ?= 1
 
-.PHONY: help run build test test-short fuzz bench bench-micro bench-load lint check clean
+.PHONY: help run build deps test test-short fuzz bench bench-micro bench-load lint check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -16,7 +16,10 @@ build: ## build bin/garde (static, pure Go) and bin/gardeload
 run: build ## run Garde on embedded SQLite with the example inventory and sample customers (./garde-demo)
 	./bin/garde demo
 
-test: ## vet, every test (race detector on), then each fuzz target briefly
+deps: ## install what the tests need beyond Go (chromium, the IAB TCF npm library)
+	./scripts/deps.sh
+
+test: deps ## vet, every test (race detector on), then each fuzz target briefly
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	$(MAKE) fuzz

@@ -333,7 +333,6 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	_ = op
 	var b CheckBody
 	if err := readJSON(r, &b); err != nil {
 		h.fail(w, r, err)
@@ -348,13 +347,41 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, garde.Errorf(garde.EInvalid, "purposes: name one or more purposes of the inventory"))
 		return
 	}
+	// resolve everyone named by userId or anonymousId in one look-up
+	firsts := make([]collect.Identity, len(b.Subjects))
+	var batch []collect.Identity
+	for i, who := range b.Subjects {
+		if who.Subject != "" {
+			continue
+		}
+		ids := h.identities(Who{UserID: who.UserID, AnonymousID: who.AnonymousID})
+		if len(ids) == 0 {
+			h.fail(w, r, garde.Errorf(garde.EInvalid, "subjects[%d]: name the person: userId, anonymousId or subject", i))
+			return
+		}
+		firsts[i] = ids[0]
+		batch = append(batch, ids...)
+	}
+	found, err := h.Ledger.Subjects.FindCanonicalByIdentities(r.Context(), batch)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	now := h.Clock.Now()
 	a := CheckAnswer{Results: make([]CheckResult, len(b.Subjects))}
 	for i, who := range b.Subjects {
-		s, err := h.find(r.Context(), Caller{Operator: op}, Who{UserID: who.UserID, AnonymousID: who.AnonymousID}, who.Subject)
-		if err != nil && garde.ErrorCode(err) != garde.ENotFound {
-			h.fail(w, r, err)
-			return
+		var s garde.SubjectID
+		if who.Subject != "" {
+			if s, err = h.find(r.Context(), Caller{Operator: op}, Who{}, who.Subject); err != nil && garde.ErrorCode(err) != garde.ENotFound {
+				h.fail(w, r, err)
+				return
+			}
+		} else {
+			s = found[firsts[i].Kind+"\x00"+string(firsts[i].Hash)]
+			if s == "" && who.UserID != "" && who.AnonymousID != "" {
+				anon := h.identities(Who{AnonymousID: who.AnonymousID})[0]
+				s = found[anon.Kind+"\x00"+string(anon.Hash)]
+			}
 		}
 		res := CheckResult{Allowed: []string{}, Known: s != ""}
 		if s != "" {

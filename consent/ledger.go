@@ -393,6 +393,9 @@ type Subjects interface {
 	// FindCanonical returns the subject s was merged into, or s (ENotFound
 	// when s does not exist).
 	FindCanonical(ctx context.Context, s garde.SubjectID) (garde.SubjectID, error)
+	// FindCanonicalByIdentities resolves many identities at once, keyed by
+	// kind + "\x00" + hash; unknown ones are absent.
+	FindCanonicalByIdentities(ctx context.Context, ids []collect.Identity) (map[string]garde.SubjectID, error)
 }
 
 // Canonical finds the person ids name, strongest first, without creating

@@ -43,7 +43,7 @@ func (d *decoder) inventory(root *yaml.Node) *Inventory {
 		purposes:   map[string]*Purpose{},
 		writeKeys:  map[string]*Source{},
 	}
-	top := d.object(root, "", "version", "organisation", "categories", "purposes", "sources", "tracking_plan", "consent", "roles")
+	top := d.object(root, "", "version", "organisation", "categories", "purposes", "sources", "tracking_plan", "consent", "roles", "banner")
 	if top.node == nil {
 		return inv
 	}
@@ -60,6 +60,7 @@ func (d *decoder) inventory(root *yaml.Node) *Inventory {
 	d.sourceList(inv, top)
 	d.plan(inv, top.get("tracking_plan", true))
 	d.roleList(inv, top)
+	d.bannerSection(inv, top)
 	return inv
 }
 

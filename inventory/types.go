@@ -78,6 +78,7 @@ type Inventory struct {
 	Plan         Plan
 	Consent      ConsentRules
 	Roles        []*Role // in file order, or the default roles
+	Banner       Banner  // the consent banner (/consent.js)
 
 	categories map[string]*Category
 	purposes   map[string]*Purpose

@@ -18,6 +18,7 @@ import (
 	"github.com/garde-privacy/garde/api"
 	"github.com/garde-privacy/garde/collect"
 	"github.com/garde-privacy/garde/consent"
+	"github.com/garde-privacy/garde/consent/banner"
 	"github.com/garde-privacy/garde/inventory"
 	"github.com/garde-privacy/garde/profile"
 	"github.com/garde-privacy/garde/store"
@@ -45,6 +46,7 @@ func (s *Server) Handler() http.Handler {
 	s.Collect.Register(mux)
 	if s.Consent != nil {
 		s.Consent.Register(mux, s.Collect.CORS)
+		banner.New(s.Inventory).Register(mux)
 	}
 	mux.Handle("GET /v1/subjects/{id}", s.operator(s.getSubject))
 	mux.Handle("GET /v1/subjects", s.operator(s.findSubject))

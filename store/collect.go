@@ -45,7 +45,8 @@ func (c *Collect) prepare(ctx context.Context) error {
 	c.once.Do(func() {
 		c.stmts = map[string]*sql.Stmt{}
 		for _, q := range []string{qFindIdentity, qFindSubject, qCreateSubject, qCreateIdentity, qMarkIdentified,
-			qMergeMembers, qMergeSubject, qTouchSubject, qCreateEvent, qUpsertTrait, qAddViolation} {
+			qMergeMembers, qMergeSubject, qTouchSubject, qCreateEvent, qUpsertTrait, qAddViolation,
+			qLastConsent, qCreateConsent, qCreateOutbox} {
 			st, err := c.db.writer.PrepareContext(ctx, q)
 			if err != nil {
 				c.err = err

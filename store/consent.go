@@ -17,15 +17,21 @@ import (
 // ConsentTx adapts a collection transaction to the ledger's Tx: ledger
 // appends run inside the collection writer's group commits.
 func ConsentTx(tx collect.Tx) consent.Tx {
-	return consentTx{tx.(*collectTx).tx}
+	return consentTx{tx.(*collectTx)}
 }
 
-type consentTx struct{ tx *sql.Tx }
+type consentTx struct{ t *collectTx }
+
+const (
+	qLastConsent   = `SELECT seq, hash FROM consent_records ORDER BY seq DESC LIMIT 1`
+	qCreateConsent = `INSERT INTO consent_records (seq, id, subject_id, purpose, decision, at, body, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qCreateOutbox  = `INSERT INTO outbox (topic, subject_id, payload, created_at) VALUES (?, ?, ?, ?)`
+)
 
 func (t consentTx) LastConsent(ctx context.Context) (int64, []byte, error) {
 	var seq int64
 	var hash []byte
-	err := t.tx.QueryRowContext(ctx, `SELECT seq, hash FROM consent_records ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
+	err := t.t.stmt(ctx, qLastConsent).QueryRowContext(ctx).Scan(&seq, &hash)
 	if err == sql.ErrNoRows {
 		return 0, consent.Genesis, nil
 	}
@@ -33,11 +39,7 @@ func (t consentTx) LastConsent(ctx context.Context) (int64, []byte, error) {
 }
 
 func (t consentTx) CreateConsent(ctx context.Context, recs []consent.Record) error {
-	st, err := t.tx.PrepareContext(ctx, `INSERT INTO consent_records (seq, id, subject_id, purpose, decision, at, body, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+	st := t.t.stmt(ctx, qCreateConsent)
 	for i := range recs {
 		r := &recs[i]
 		body, err := json.Marshal(r)
@@ -53,8 +55,7 @@ func (t consentTx) CreateConsent(ctx context.Context, recs []consent.Record) err
 
 func (t consentTx) CreateOutbox(ctx context.Context, msgs []consent.Message) error {
 	for _, m := range msgs {
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO outbox (topic, subject_id, payload, created_at) VALUES (?, ?, ?, ?)`,
-			m.Topic, string(m.Subject), string(m.Payload), m.Time.UnixMilli()); err != nil {
+		if _, err := t.t.stmt(ctx, qCreateOutbox).ExecContext(ctx, m.Topic, string(m.Subject), string(m.Payload), m.Time.UnixMilli()); err != nil {
 			return err
 		}
 	}
@@ -165,4 +166,39 @@ func (c *Consent) FindCanonical(ctx context.Context, s garde.SubjectID) (garde.S
 		return "", garde.Errorf(garde.ENotFound, "no such subject")
 	}
 	return garde.SubjectID(canonical), err
+}
+
+// FindCanonicalByIdentities resolves many identities at once to the
+// canonical subjects they belong to, keyed by kind + "\x00" + hash; unknown
+// identities are absent from the map.
+func (c *Consent) FindCanonicalByIdentities(ctx context.Context, ids []collect.Identity) (map[string]garde.SubjectID, error) {
+	out := make(map[string]garde.SubjectID, len(ids))
+	const chunk = 400
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		q := `SELECT i.kind, i.hash, COALESCE(s.merged_into, s.id) FROM identities i JOIN subjects s ON s.id = i.subject_id WHERE (i.kind, i.hash) IN (VALUES (?, ?)` +
+			strings.Repeat(`, (?, ?)`, len(part)-1) + `)`
+		args := make([]any, 0, 2*len(part))
+		for _, id := range part {
+			args = append(args, id.Kind, id.Hash)
+		}
+		rows, err := c.db.reader.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var kind, s string
+			var hash []byte
+			if err := rows.Scan(&kind, &hash, &s); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[kind+"\x00"+string(hash)] = garde.SubjectID(s)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

@@ -183,7 +183,12 @@ func TestServe(t *testing.T) {
 	if resp.StatusCode != http.StatusNotModified {
 		t.Errorf("If-None-Match: %d, want 304", resp.StatusCode)
 	}
-	if r, _ := http.Post(srv.URL+"/consent.js", "text/plain", nil); r.StatusCode != http.StatusMethodNotAllowed {
+	r, err := http.Post(srv.URL+"/consent.js", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST: %d", r.StatusCode)
 	}
 }

@@ -7,7 +7,7 @@
 (function (C) {
   'use strict';
   var d = document, w = window, nav = navigator;
-  if (w.gardeConsent) return;
+  if (w.gardeConsent || !C.purposes.length) return; // nothing to ask
   var me = d.currentScript || d.querySelector('script[data-write-key][src*="consent.js"]');
   if (!me) return;
   var key = me.getAttribute('data-write-key') || '';
@@ -152,7 +152,12 @@
   function build() {
     host = el('div', { id: 'garde-consent' });
     root = host.attachShadow({ mode: 'open' });
-    root.appendChild(el('style', { text: CSS }));
+    // a constructed style sheet passes a strict style-src CSP; <style> is the fallback
+    if (root.adoptedStyleSheets && w.CSSStyleSheet && CSSStyleSheet.prototype.replaceSync) {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } else root.appendChild(el('style', { text: CSS }));
     var list = el('ul');
     C.switches.forEach(function (keys, i) {
       var sale = gpc && keys.some(function (k) { return C.sale.indexOf(k) >= 0; });
