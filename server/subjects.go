@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/api"
@@ -63,14 +64,44 @@ func (s *Server) findSubject(w http.ResponseWriter, r *http.Request) {
 	api.Error(w, r, s.Log, garde.Errorf(garde.EInvalid, "give one of userId, email, phone or anonymousId"))
 }
 
+// writeProfile answers a purpose-bound read: only if the person's consent
+// (or another ground) holds now for a named purpose, and only the fields
+// those purposes may use. Reads and refusals are audited.
 func (s *Server) writeProfile(w http.ResponseWriter, r *http.Request, id garde.SubjectID) {
+	ctx := r.Context()
+	fail := func(sc *scope, subject garde.SubjectID, err error) {
+		if code := garde.ErrorCode(err); code == garde.EForbidden || code == garde.ENoConsent {
+			if aerr := s.audit(ctx, r, sc, subject, nil, err); aerr != nil {
+				err = aerr
+			}
+		}
+		api.Error(w, r, s.Log, err)
+	}
+	sc, err := s.readScope(r)
+	if err != nil {
+		fail(nil, "", err)
+		return
+	}
 	limit, err := eventLimit(r)
 	if err != nil {
 		api.Error(w, r, s.Log, err)
 		return
 	}
-	p, err := s.Profiles.Read(r.Context(), id, limit)
+	p, err := s.Profiles.Read(ctx, id, limit)
 	if err != nil {
+		api.Error(w, r, s.Log, err)
+		return
+	}
+	allowed := sc.purposes
+	if s.Gate != nil {
+		allowed = s.Gate(p.ID, sc.purposes)
+	}
+	if allowed.Empty() {
+		fail(sc, p.ID, garde.Errorf(garde.ENoConsent, "this person's consent (or another ground) does not hold now for purpose %s", strings.Join(s.Inventory.PurposeKeys(sc.purposes), ",")))
+		return
+	}
+	cats := s.narrow(p, allowed, sc.categories)
+	if err := s.audit(ctx, r, sc, p.ID, cats, nil); err != nil {
 		api.Error(w, r, s.Log, err)
 		return
 	}

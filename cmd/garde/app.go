@@ -140,6 +140,10 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	srv.Consent = &consent.Handler{Inventory: inv, Ledger: m.Ledger, Index: m.Consent, BlindIdx: m.Vault, Receipts: receipts,
 		Operator: srv.OperatorID, Clock: m.Clock, Log: m.Log, GPCUpdated: time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)}
 	srv.Collect.GPC = srv.Consent.CollectGPC
+	srv.Gate = func(s garde.SubjectID, p inventory.PurposeSet) inventory.PurposeSet {
+		return m.Consent.Allowed(s, p, m.Clock.Now())
+	}
+	srv.Audit = func(ctx context.Context, e audit.Entry) error { return m.auditStore.Append(ctx, m.AuditLog, e) }
 	if m.ln, err = net.Listen("tcp", m.Listen); err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Listen, err)
 	}

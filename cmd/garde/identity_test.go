@@ -51,7 +51,7 @@ func TestIdentityMerging(t *testing.T) {
 		t.Fatalf("after alias: %v, want Bob's subject %v with the tablet's event", merged["id"], bobBefore["id"])
 	}
 	// the old id still reads the merged subject
-	if byOld := in.do("GET", "/v1/subjects/"+tablet["id"].(string), "", nil, map[string]string{"Authorization": "Bearer " + in.admin}); byOld.status != 200 {
+	if byOld := in.do("GET", "/v1/subjects/"+tablet["id"].(string)+"?purpose=analytics", "", nil, map[string]string{"Authorization": "Bearer " + in.admin}); byOld.status != 200 {
 		t.Fatalf("merged id: %d", byOld.status)
 	}
 

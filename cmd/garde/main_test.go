@@ -19,6 +19,7 @@ import (
 	"github.com/garde-privacy/garde/access"
 	"github.com/garde-privacy/garde/collect"
 	"github.com/garde-privacy/garde/gardetest"
+	"github.com/garde-privacy/garde/inventory"
 	"github.com/garde-privacy/garde/store"
 )
 
@@ -61,7 +62,8 @@ func start(t *testing.T, dir string, opts collect.WriterOptions) *instance {
 	if err := m.Open(context.Background()); err != nil {
 		t.Fatalf("open: %v", err)
 	}
-	secret, _, err := access.NewAPIKey(context.Background(), store.NewAPIKeys(m.Data), "test", access.RoleAdmin, garde.SystemClock{}.Now())
+	// the DPO's role may read for every purpose: the tests read everything
+	secret, _, err := access.NewAPIKey(context.Background(), store.NewAPIKeys(m.Data), "test", inventory.RoleDPO, garde.SystemClock{}.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,9 +148,12 @@ func (in *instance) consent(body map[string]any) map[string]any {
 	return out
 }
 
+// allPurposes names every purpose of the example inventory, for reads.
+var allPurposes = strings.Join(inventory.MustExample().PurposeKeys(^inventory.PurposeSet(0)), ",")
+
 func (in *instance) subject(query string) (map[string]any, answer) {
 	in.t.Helper()
-	a := in.do("GET", "/v1/subjects?"+query, "", nil, map[string]string{"Authorization": "Bearer " + in.admin})
+	a := in.do("GET", "/v1/subjects?"+query+"&purpose="+allPurposes, "", nil, map[string]string{"Authorization": "Bearer " + in.admin})
 	var p map[string]any
 	if a.status == http.StatusOK {
 		a.decode(in.t, &p)
