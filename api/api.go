@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 
-	json "github.com/goccy/go-json"
+	"encoding/json"
 
 	"github.com/garde-privacy/garde"
 )
@@ -44,7 +44,8 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 	JSON(w, status, ErrorBody{Error: d})
 }
 
-// JSON writes v as a JSON answer with the given status.
+// JSON writes v as a JSON answer with the given status (encoding/json, which
+// honours omitzero).
 func JSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
