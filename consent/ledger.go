@@ -422,3 +422,34 @@ func (l *Ledger) Canonical(ctx context.Context, ids []collect.Identity, strict b
 	}
 	return "", nil
 }
+
+// ExpireDue records an Expired decision for every consent whose expiry has
+// passed (the gate already treats it as refused; the record completes the
+// proof and shows in the person's history). It returns how many it wrote.
+func (l *Ledger) ExpireDue(ctx context.Context) (int, error) {
+	now := l.Clock.Now().UTC()
+	due := l.Index.due(now)
+	const chunk = 1000
+	for start := 0; start < len(due); start += chunk {
+		recs := due[start:min(start+chunk, len(due))]
+		for i := range recs {
+			p := l.Inventory.Purpose(recs[i].Purpose)
+			recs[i].ID, recs[i].Decision, recs[i].LegalBasis, recs[i].Time = "cr_"+garde.RandomID(), Expired, string(p.LegalBasis), now
+			recs[i].Source, recs[i].Collector, recs[i].Age = SourceSystem, "system", Age{Status: "unknown"}
+		}
+		err := l.Writer.Do(ctx, func(ctx context.Context, tx collect.Tx, _ collect.Resolve) (func(), error) {
+			if err := l.append(ctx, l.TxOf(tx), recs); err != nil {
+				return nil, err
+			}
+			return func() {
+				for i := range recs {
+					l.Index.Apply(&recs[i])
+				}
+			}, nil
+		})
+		if err != nil {
+			return start, err
+		}
+	}
+	return len(due), nil
+}

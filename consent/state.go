@@ -326,3 +326,26 @@ func (x *Index) AllowedKeys(s garde.SubjectID, keys string, now time.Time) strin
 	}
 	return strings.Join(inv.PurposeKeys(x.Allowed(s, set, now)), ",")
 }
+
+// due lists the (subject, purpose) pairs whose given consent has expired
+// by now without a later decision.
+func (x *Index) due(now time.Time) []Record {
+	var out []Record
+	n := now.UnixNano()
+	for i := range x.shards {
+		sh := &x.shards[i]
+		sh.mu.RLock()
+		for s, e := range sh.m {
+			if e.nextExpiry == 0 || n < e.nextExpiry {
+				continue
+			}
+			for _, p := range e.last {
+				if p.decision == Given && p.expires != 0 && n >= p.expires {
+					out = append(out, Record{Subject: s, Purpose: x.rules.inv.Purposes[p.index].Key})
+				}
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	return out
+}

@@ -151,3 +151,20 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 }
+
+// TestDue: only given consents past their expiry, without a later decision.
+func TestDue(t *testing.T) {
+	x := consent.NewIndex(sample)
+	a, b := garde.SubjectID("s_aaaaaaaaaaaaaaaaaaaaaaaaaa"), garde.SubjectID("s_bbbbbbbbbbbbbbbbbbbbbbbbbb")
+	x.Apply(rec(a, "analytics", consent.Given, t0))
+	x.Apply(rec(a, "targeted_advertising", consent.Given, t0))
+	x.Apply(rec(b, "analytics", consent.Given, t0))
+	x.Apply(rec(b, "analytics", consent.Withdrawn, t0.Add(time.Hour)))
+	got := consent.DueForTest(x, t0.AddDate(0, 7, 0))
+	if len(got) != 1 || got[0].Subject != a || got[0].Purpose != "targeted_advertising" {
+		t.Fatalf("due after 7 months: %+v", got)
+	}
+	if got := consent.DueForTest(x, t0.AddDate(0, 13, 0)); len(got) != 2 {
+		t.Fatalf("due after 13 months: %+v", got)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,6 +50,9 @@ type Main struct {
 	Ledger     *consent.Ledger
 	AuditLog   *audit.Log
 	auditStore *store.Audit
+	jobs       sync.WaitGroup
+	jobsCtx    context.Context
+	stopJobs   context.CancelFunc
 	writer     *collect.Writer
 	http       *http.Server
 	ln         net.Listener
@@ -121,6 +125,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 	m.Log.Info("consent ledger loaded", "records", n, "subjects", m.Consent.Subjects())
+	m.every(time.Hour, "consent expiry", func(ctx context.Context) (int, error) { return m.Ledger.ExpireDue(ctx) })
 	srv := &server.Server{
 		Inventory: inv,
 		Collect: &collect.Handler{
@@ -244,6 +249,10 @@ func (m *Main) Close(ctx context.Context) error {
 		errs = append(errs, m.http.Shutdown(ctx))
 		cancel()
 	}
+	if m.stopJobs != nil {
+		m.stopJobs()
+		m.jobs.Wait()
+	}
 	if m.writer != nil {
 		m.writer.Close()
 		if m.auditStore != nil {
@@ -261,4 +270,32 @@ func (m *Main) Close(ctx context.Context) error {
 		errs = append(errs, m.Keys.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// every runs job now and then every period until Close, logging what it
+// did (counts only).
+func (m *Main) every(period time.Duration, name string, job func(context.Context) (int, error)) {
+	if m.stopJobs == nil {
+		m.jobsCtx, m.stopJobs = context.WithCancel(context.Background())
+	}
+	m.jobs.Add(1)
+	go func() {
+		defer m.jobs.Done()
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			n, err := job(m.jobsCtx)
+			switch {
+			case err != nil && m.jobsCtx.Err() == nil:
+				m.Log.Error("periodic job failed", "job", name, "err", err)
+			case n > 0:
+				m.Log.Info("periodic job", "job", name, "count", n)
+			}
+			select {
+			case <-m.jobsCtx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 }
