@@ -39,6 +39,7 @@ type Handler struct {
 	Index     *Index
 	BlindIdx  collect.Indexer
 	Receipts  *vault.Signer
+	Notices   *Notices
 	// Operator authenticates an operator's API key (Authorization: Bearer).
 	Operator func(r *http.Request) (string, error)
 	Clock    garde.Clock
@@ -170,6 +171,9 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, err := h.request(r, c, &b)
+	if err == nil && h.Notices != nil {
+		err = h.Notices.Fill(r.Context(), &req.Notice)
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -202,3 +202,20 @@ func (c *Consent) FindCanonicalByIdentities(ctx context.Context, ids []collect.I
 	}
 	return out, nil
 }
+
+// CreateNotice stores a notice text unless (version, language) exists.
+func (c *Consent) CreateNotice(ctx context.Context, version int, lang, text, hash string, at time.Time) error {
+	_, err := c.db.writer.ExecContext(ctx, `INSERT INTO consent_notices (version, language, body, hash, created_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (version, language) DO NOTHING`, version, lang, text, hash, at.UnixMilli())
+	return err
+}
+
+// FindNotice returns the hash of a stored notice.
+func (c *Consent) FindNotice(ctx context.Context, version int, lang string) (string, bool, error) {
+	var h string
+	err := c.db.reader.QueryRowContext(ctx, `SELECT hash FROM consent_notices WHERE version = ? AND language = ?`, version, lang).Scan(&h)
+	if err == sql.ErrNoRows {
+		return "", false, nil
+	}
+	return h, err == nil, err
+}

@@ -116,6 +116,10 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			return m.AuditLog.Append(ctx, m.auditStore.CollectTx(tx), audit.Entry{Actor: actor, Action: audit.ActionConsentRecord,
 				Subjects: []garde.SubjectID{s}, Detail: map[string]string{"purposes": strings.Join(purposes, ",")}, Outcome: audit.OutcomeOK})
 		}}
+	notices := &consent.Notices{Inventory: inv, Store: cstore, Clock: m.Clock}
+	if err := notices.Ensure(ctx); err != nil {
+		return err
+	}
 	canonical, err := cstore.CanonicalSubjects(ctx)
 	if err != nil {
 		return err
@@ -142,7 +146,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		Clock:    m.Clock,
 		Ready:    func(ctx context.Context) error { return m.Data.Reader().PingContext(ctx) },
 	}
-	srv.Consent = &consent.Handler{Inventory: inv, Ledger: m.Ledger, Index: m.Consent, BlindIdx: m.Vault, Receipts: receipts,
+	srv.Consent = &consent.Handler{Inventory: inv, Ledger: m.Ledger, Index: m.Consent, BlindIdx: m.Vault, Receipts: receipts, Notices: notices,
 		Operator: srv.OperatorID, Clock: m.Clock, Log: m.Log, GPCUpdated: time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)}
 	srv.Collect.GPC = srv.Consent.CollectGPC
 	srv.Gate = func(s garde.SubjectID, p inventory.PurposeSet) inventory.PurposeSet {

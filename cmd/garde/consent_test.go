@@ -175,6 +175,8 @@ func TestConsentBadInput(t *testing.T) {
 		{"truncated TC string", gardetest.WebKey, `{"anonymousId":"a","tcString":"CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA.II"}`, nil, 400},
 		{"garbage TC string", gardetest.WebKey, `{"anonymousId":"a","tcString":"!!!"}`, nil, 400},
 		{"garbage GPP string", gardetest.WebKey, `{"anonymousId":"a","gppString":"DBABLA~~"}`, nil, 400},
+		{"notice never shown", gardetest.WebKey, `{"anonymousId":"a","decisions":{"analytics":"given"},"notice":{"version":7,"language":"fr"}}`, nil, 400},
+		{"notice text not the one shown", gardetest.WebKey, `{"anonymousId":"a","decisions":{"analytics":"given"},"notice":{"version":1,"language":"fr","hash":"00"}}`, nil, 400},
 		{"implausible age", gardetest.WebKey, `{"anonymousId":"a","decisions":{"analytics":"given"},"age":{"status":"adult","years":400}}`, nil, 400},
 		{"minor alone", gardetest.WebKey, `{"anonymousId":"a","decisions":{"analytics":"given"},"country":"FR","age":{"status":"minor","years":13}}`, nil, 403},
 		{"targeted ads for a minor", gardetest.WebKey, `{"anonymousId":"a","decisions":{"targeted_advertising":"given"},"country":"FR","age":{"status":"minor","years":17}}`, nil, 403},
