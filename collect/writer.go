@@ -345,7 +345,7 @@ func (w *Writer) commit(group []*submission) error {
 		}
 	}
 	w.merged = append(w.merged, r.merged...)
-	if w.audit != nil && len(seen) > 0 {
+	if w.audit != nil {
 		srcs := make([]string, 0, len(sources))
 		for k := range sources {
 			srcs = append(srcs, k)

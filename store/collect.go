@@ -74,6 +74,8 @@ type collectTx struct {
 	tx    *sql.Tx
 	c     *Collect
 	bound map[string]*sql.Stmt
+	// the consent ledger's head within this transaction, once read
+	consentHead *consentHead
 }
 
 func (t *collectTx) stmt(ctx context.Context, q string) *sql.Stmt {

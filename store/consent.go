@@ -28,12 +28,25 @@ const (
 	qCreateOutbox  = `INSERT INTO outbox (topic, subject_id, payload, created_at) VALUES (?, ?, ?, ?)`
 )
 
+// consentHead is the ledger's last record as seen inside one transaction:
+// read once per group commit, then kept up to date by CreateConsent.
+type consentHead struct {
+	seq  int64
+	hash []byte
+}
+
 func (t consentTx) LastConsent(ctx context.Context) (int64, []byte, error) {
+	if h := t.t.consentHead; h != nil {
+		return h.seq, h.hash, nil
+	}
 	var seq int64
 	var hash []byte
 	err := t.t.stmt(ctx, qLastConsent).QueryRowContext(ctx).Scan(&seq, &hash)
 	if err == sql.ErrNoRows {
-		return 0, consent.Genesis, nil
+		seq, hash, err = 0, consent.Genesis, nil
+	}
+	if err == nil {
+		t.t.consentHead = &consentHead{seq, hash}
 	}
 	return seq, hash, err
 }
@@ -49,6 +62,7 @@ func (t consentTx) CreateConsent(ctx context.Context, recs []consent.Record) err
 		if _, err := st.ExecContext(ctx, r.Seq, r.ID, string(r.Subject), r.Purpose, string(r.Decision), r.Time.UnixNano(), string(body), r.Prev, r.Hash); err != nil {
 			return err
 		}
+		t.t.consentHead = &consentHead{r.Seq, r.Hash}
 	}
 	return nil
 }

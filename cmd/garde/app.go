@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -105,16 +107,37 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	m.auditStore = store.NewAudit(m.Data)
 	m.AuditLog = &audit.Log{Signer: auditSigner, Clock: m.Clock}
+	// one audit append per group commit: the events written, and the consent
+	// decisions the group's jobs recorded (noted by the ledger's hook below)
+	// (keyed by transaction: notes of a group that failed are dropped)
+	decided := map[collect.Tx]map[string][]garde.SubjectID{}
 	m.writer.SetAudit(func(ctx context.Context, tx collect.Tx, sources []string, subjects []garde.SubjectID) error {
-		return m.AuditLog.Append(ctx, m.auditStore.CollectTx(tx), audit.Entry{Actor: "source:" + strings.Join(sources, ","),
-			Action: audit.ActionEventsWrite, Subjects: subjects, Outcome: audit.OutcomeOK})
+		var entries []audit.Entry
+		if len(subjects) > 0 {
+			entries = append(entries, audit.Entry{Actor: "source:" + strings.Join(sources, ","),
+				Action: audit.ActionEventsWrite, Subjects: subjects, Outcome: audit.OutcomeOK})
+		}
+		notes := decided[tx]
+		clear(decided)
+		for _, actor := range slices.Sorted(maps.Keys(notes)) {
+			entries = append(entries, audit.Entry{Actor: actor, Action: audit.ActionConsentRecord, Subjects: notes[actor], Outcome: audit.OutcomeOK})
+		}
+		if len(entries) == 0 {
+			return nil
+		}
+		return m.AuditLog.Append(ctx, m.auditStore.CollectTx(tx), entries...)
 	})
 	cstore := store.NewConsent(m.Data)
 	m.Ledger = &consent.Ledger{Inventory: inv, Index: m.Consent, Writer: m.writer, Store: cstore, Subjects: cstore,
 		TxOf: store.ConsentTx, Clock: m.Clock, Salt: m.Vault.DeriveKey("consent ip and user-agent salt"),
-		Audit: func(ctx context.Context, tx collect.Tx, actor string, s garde.SubjectID, purposes []string) error {
-			return m.AuditLog.Append(ctx, m.auditStore.CollectTx(tx), audit.Entry{Actor: actor, Action: audit.ActionConsentRecord,
-				Subjects: []garde.SubjectID{s}, Detail: map[string]string{"purposes": strings.Join(purposes, ",")}, Outcome: audit.OutcomeOK})
+		// runs in the writer goroutine, inside the group commit that the
+		// writer's audit hook above closes
+		Audit: func(_ context.Context, tx collect.Tx, actor string, s garde.SubjectID, _ []string) error {
+			if decided[tx] == nil {
+				decided[tx] = map[string][]garde.SubjectID{}
+			}
+			decided[tx][actor] = append(decided[tx][actor], s)
+			return nil
 		}}
 	notices := &consent.Notices{Inventory: inv, Store: cstore, Clock: m.Clock}
 	if err := notices.Ensure(ctx); err != nil {

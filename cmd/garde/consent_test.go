@@ -109,6 +109,9 @@ func TestConsentWithdrawal(t *testing.T) {
 			t.Fatalf("analytics after withdrawal: %+v", ps)
 		}
 	}
+	if n := in.count(`SELECT count(*) FROM audit WHERE action = 'consent.record' AND actor = 'source:web'`); n != 2 {
+		t.Fatalf("audit: %d consent.record entries, want 2", n)
+	}
 	n, brk, err := consent.VerifyChain(context.Background(), store.NewConsent(in.m.Data))
 	if err != nil || brk != nil || n != 4 {
 		t.Fatalf("ledger: %d records, break %+v, %v", n, brk, err)
