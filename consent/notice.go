@@ -3,6 +3,7 @@ package consent
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/garde-privacy/garde"
@@ -27,6 +28,13 @@ type Notices struct {
 	Inventory *inventory.Inventory
 	Store     NoticeStore
 	Clock     garde.Clock
+
+	known sync.Map // noticeKey → hash: stored notices never change
+}
+
+type noticeKey struct {
+	version int
+	lang    string
 }
 
 // Ensure stores the current notice texts under the inventory's banner
@@ -68,12 +76,19 @@ func (n *Notices) Fill(ctx context.Context, no *Notice) error {
 		no.Version, no.Hash = n.Inventory.Banner.NoticeVersion, banner.NoticeHash(n.Inventory, no.Language)
 		return nil
 	}
-	stored, ok, err := n.Store.FindNotice(ctx, no.Version, no.Language)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return garde.Errorf(garde.EInvalid, "notice version %d in %s is not one Garde has shown", no.Version, no.Language)
+	var stored string
+	if h, ok := n.known.Load(noticeKey{no.Version, no.Language}); ok {
+		stored = h.(string)
+	} else {
+		h, ok, err := n.Store.FindNotice(ctx, no.Version, no.Language)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return garde.Errorf(garde.EInvalid, "notice version %d in %s is not one Garde has shown", no.Version, no.Language)
+		}
+		stored = h
+		n.known.Store(noticeKey{no.Version, no.Language}, h)
 	}
 	if no.Hash == "" {
 		no.Hash = stored

@@ -23,6 +23,7 @@ import (
 	"github.com/garde-privacy/garde/inventory"
 	"github.com/garde-privacy/garde/profile"
 	"github.com/garde-privacy/garde/store"
+	"github.com/garde-privacy/garde/web"
 )
 
 // Server is Garde's HTTP surface.
@@ -30,6 +31,7 @@ type Server struct {
 	Inventory *inventory.Inventory
 	Collect   *collect.Handler
 	Consent   *consent.Handler
+	Console   *web.Console
 	Profiles  *profile.Reader
 	Index     collect.Indexer
 	APIKeys   access.KeyStore
@@ -68,6 +70,9 @@ func (s *Server) Handler() http.Handler {
 		}
 		api.JSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
+	if s.Console != nil {
+		s.Console.Register(mux)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		api.Error(w, r, s.Log, garde.Errorf(garde.ENotFound, "no such route"))
 	})

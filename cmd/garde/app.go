@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/garde-privacy/garde"
+	"github.com/garde-privacy/garde/access"
 	"github.com/garde-privacy/garde/audit"
 	"github.com/garde-privacy/garde/collect"
 	"github.com/garde-privacy/garde/consent"
@@ -28,6 +29,7 @@ import (
 	"github.com/garde-privacy/garde/server"
 	"github.com/garde-privacy/garde/store"
 	"github.com/garde-privacy/garde/vault"
+	"github.com/garde-privacy/garde/web"
 )
 
 // Main is one running Garde: the binary's serve and demo verbs and the
@@ -43,6 +45,13 @@ type Main struct {
 	Log            *slog.Logger
 	Clock          garde.Clock
 	Writer         collect.WriterOptions
+	// AlertWebhook receives insider-threat alerts (signed with
+	// GARDE_ALERT_WEBHOOK_SECRET); TLS says the console is served over TLS.
+	AlertWebhook string
+	TLS          bool
+	// TLSCert and TLSKey: PEM files; when set, Garde serves HTTPS only
+	// (and sets TLS).
+	TLSCert, TLSKey string
 
 	Inventory  *inventory.Inventory
 	Data       *store.DB
@@ -78,6 +87,10 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if m.Clock == nil {
 		m.Clock = garde.SystemClock{}
 	}
+	if (m.TLSCert == "") != (m.TLSKey == "") {
+		return garde.Errorf(garde.EInvalid, "--tls-cert and --tls-key go together")
+	}
+	m.TLS = m.TLSCert != ""
 	defer func() {
 		if err != nil {
 			m.Close(context.Background())
@@ -176,18 +189,25 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return m.Consent.Allowed(s, p, m.Clock.Now())
 	}
 	srv.Audit = func(ctx context.Context, e audit.Entry) error { return m.auditStore.Append(ctx, m.AuditLog, e) }
+	if srv.Console, err = m.console(ctx, auditSigner, srv.Audit); err != nil {
+		return err
+	}
 	if m.ln, err = net.Listen("tcp", m.Listen); err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Listen, err)
 	}
 	m.http = &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           web.SecurityHeaders(m.TLS, srv.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
 	m.served = make(chan error, 1)
-	go func() { m.served <- m.http.Serve(m.ln) }()
+	if m.TLS {
+		go func() { m.served <- m.http.ServeTLS(m.ln, m.TLSCert, m.TLSKey) }()
+	} else {
+		go func() { m.served <- m.http.Serve(m.ln) }()
+	}
 	m.Log.Info("garde is serving", "addr", m.Addr(), "data", m.DataDir, "sources", len(inv.Sources), "purposes", len(inv.Purposes))
 	return nil
 }
@@ -325,4 +345,39 @@ func (m *Main) every(period time.Duration, name string, job func(context.Context
 			}
 		}
 	}()
+}
+
+// Labels of the keys the vault derives for the console. garde init uses
+// them too, so that the first admin's TOTP secret opens in serve.
+const (
+	operatorSecretsKey = "operator secrets"
+	consoleCSRFKey     = "console csrf"
+)
+
+// operatorAuth is the operators' authentication over the data database.
+func operatorAuth(v *vault.Vault, data *store.DB, clock garde.Clock) (*access.Auth, *store.Operators, error) {
+	ops := store.NewOperators(data)
+	sealer, err := access.NewAESSealer(v.DeriveKey(operatorSecretsKey))
+	if err != nil {
+		return nil, nil, err
+	}
+	auth, err := access.NewAuth(access.Config{Store: ops, Sealer: sealer, Clock: clock, CSRFKey: v.DeriveKey(consoleCSRFKey)})
+	return auth, ops, err
+}
+
+// console builds the console and starts the insider-threat detector that
+// feeds its alerts page.
+func (m *Main) console(ctx context.Context, signer audit.Signer, appendAudit func(context.Context, audit.Entry) error) (*web.Console, error) {
+	auth, ops, err := operatorAuth(m.Vault, m.Data, m.Clock)
+	if err != nil {
+		return nil, err
+	}
+	detector := &audit.Detector{Store: store.NewAlerts(m.Data), Clock: m.Clock, Log: m.Log}
+	if m.AlertWebhook != "" {
+		detector.Webhook = &audit.Webhook{URL: m.AlertWebhook, Secret: []byte(os.Getenv("GARDE_ALERT_WEBHOOK_SECRET"))}
+	}
+	m.every(time.Minute, "insider-threat detector", func(ctx context.Context) (int, error) { return detector.Poll(ctx, m.auditStore) })
+	return &web.Console{Inventory: m.Inventory, Auth: auth, Operators: ops, Keys: store.NewAPIKeys(m.Data),
+		Audit: m.auditStore, AuditSigner: signer, Alerts: web.DetectorAlerts(detector),
+		AppendAudit: appendAudit, Clock: m.Clock, Log: m.Log, Secure: m.TLS}, nil
 }

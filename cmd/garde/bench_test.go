@@ -114,6 +114,15 @@ func BenchmarkConsentDecide(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+	if resp, err := http.Get("http://" + m.Addr() + "/metrics"); err == nil {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, l := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(l, "garde_group_commit_") && (strings.Contains(l, "_sum") || strings.Contains(l, "_count")) {
+				b.Log(l)
+			}
+		}
+	}
 }
 
 // BenchmarkConsentCheck measures POST /v1/consent/check with 1,000

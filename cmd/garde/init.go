@@ -73,7 +73,8 @@ func initialise(cmd *cobra.Command, p paths) error {
 		return err
 	}
 	defer keys.Close()
-	if _, err := vault.Open(ctx, master, store.NewKeys(keys), vault.Options{}); err != nil {
+	v, err := vault.Open(ctx, master, store.NewKeys(keys), vault.Options{})
+	if err != nil {
 		return err
 	}
 	data, err := store.OpenSQLite(ctx, filepath.Join(p.data, dataFile), "data")
@@ -85,6 +86,15 @@ func initialise(cmd *cobra.Command, p paths) error {
 	if err != nil {
 		return err
 	}
+	auth, _, err := operatorAuth(v, data, garde.SystemClock{})
+	if err != nil {
+		return err
+	}
+	adminEmail := "admin@" + strings.TrimPrefix(filepath.Base(filepath.Clean(p.data)), ".") + ".invalid"
+	password, totpURL, recovery, err := auth.CreateFirstAdmin(ctx, adminEmail)
+	if err != nil {
+		return err
+	}
 	inv, _, err := inventory.Parse(p.config, example)
 	if err != nil || inv == nil {
 		return fmt.Errorf("the example inventory does not parse: %v", err)
@@ -93,6 +103,8 @@ func initialise(cmd *cobra.Command, p paths) error {
 	fmt.Fprintf(out, "Created %s with the master key %s (mode 0600).\n", p.data, keyPath)
 	fmt.Fprintf(out, "  Keep a copy of the master key apart from the data: without it nothing can be read.\n\n")
 	fmt.Fprintf(out, "Admin API key (shown once, stored only as a hash):\n  %s\n\n", secret)
+	fmt.Fprintf(out, "First console admin (shown once): sign in at /console/login\n  e-mail    %s\n  password  %s\n  TOTP      %s\n  recovery  %s\n\n",
+		adminEmail, password, totpURL, strings.Join(recovery, " "))
 	fmt.Fprintf(out, "Write keys, one per source:\n")
 	for _, s := range inv.Sources {
 		fmt.Fprintf(out, "  %-8s %s\n", s.Key, s.WriteKey)

@@ -13,7 +13,7 @@ func newServe() *cobra.Command {
 	var p paths
 	var listen string
 	var debug bool
-	var profile string
+	var profile, tlsCert, tlsKey, webhook string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Collect, minimise, encrypt and store events (the main job)",
@@ -22,12 +22,16 @@ func newServe() *cobra.Command {
 			if profile != "" {
 				go serveProfiles(profile)
 			}
-			m := &Main{ConfigPath: p.config, ConfigExplicit: cmd.Flags().Changed("config"), DataDir: p.data, Listen: listen, Log: newLogger(debug)}
+			m := &Main{ConfigPath: p.config, ConfigExplicit: cmd.Flags().Changed("config"), DataDir: p.data, Listen: listen, Log: newLogger(debug),
+				TLSCert: tlsCert, TLSKey: tlsKey, AlertWebhook: webhook}
 			return run(cmd, m)
 		},
 	}
 	p.register(cmd)
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM); HSTS and secure cookies follow")
+	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "the private key (PEM) of --tls-cert")
+	cmd.Flags().StringVar(&webhook, "alert-webhook", "", "POST insider-threat alerts to this URL, signed with GARDE_ALERT_WEBHOOK_SECRET")
 	cmd.Flags().StringVar(&profile, "pprof", "", "serve Go profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060")
 	cmd.Flags().BoolVar(&debug, "debug", false, "log every request (routes and statuses only)")
 	return cmd
