@@ -41,7 +41,8 @@ type Tx interface {
 	// MergeSubject makes from (and everything merged into it) part of into.
 	MergeSubject(ctx context.Context, from, into garde.SubjectID) error
 	TouchSubject(ctx context.Context, s garde.SubjectID, seen time.Time) error
-	CreateEvent(ctx context.Context, e *EventRow) error
+	// CreateEvents appends events (in order), several rows per statement.
+	CreateEvents(ctx context.Context, rows []EventRow) error
 	UpsertTrait(ctx context.Context, s garde.SubjectID, t *Trait, value []byte, now time.Time) error
 	AddViolations(ctx context.Context, v map[ViolationKey]int, now time.Time) error
 	Commit() error
@@ -96,6 +97,7 @@ type Writer struct {
 	gate   Gate
 	audit  GroupAudit
 	merged [][2]garde.SubjectID
+	rows   []EventRow // the group's events, written together
 	// touched remembers the last_seen time last written per subject, so that
 	// a subject's row is updated at most once per TouchInterval.
 	touched *lru.Cache[garde.SubjectID, time.Time]
@@ -322,6 +324,14 @@ func (w *Writer) commit(group []*submission) error {
 			}
 		}
 	}
+	if len(w.rows) > 0 {
+		err := tx.CreateEvents(ctx, w.rows)
+		clear(w.rows) // drop references to the group's data
+		w.rows = w.rows[:0]
+		if err != nil {
+			return err
+		}
+	}
 	for subj, t := range seen {
 		if last, ok := w.touched.Get(subj); ok && t.Before(last.Add(TouchInterval)) {
 			continue
@@ -420,9 +430,10 @@ func (w *Writer) write(ctx context.Context, tx Tx, subj garde.SubjectID, rec *Re
 		}
 		sealed = o.bytes()
 	}
-	return tx.CreateEvent(ctx, &EventRow{
+	w.rows = append(w.rows, EventRow{
 		Subject: subj, Source: rec.Source, Type: rec.Type, Name: rec.Name, MessageID: rec.MessageID,
 		Time: rec.Time, Received: rec.Received, Purposes: w.purposes(serves),
 		Properties: rec.Properties, Context: rec.Context, Sealed: sealed,
 	})
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,7 +46,7 @@ func (c *Collect) prepare(ctx context.Context) error {
 	c.once.Do(func() {
 		c.stmts = map[string]*sql.Stmt{}
 		for _, q := range []string{qFindIdentity, qFindSubject, qCreateSubject, qCreateIdentity, qMarkIdentified,
-			qMergeMembers, qMergeSubject, qTouchSubject, qCreateEvent, qUpsertTrait, qAddViolation,
+			qMergeMembers, qMergeSubject, qTouchSubject, qCreateEvent, qCreateEvents, qUpsertTrait, qAddViolation,
 			qLastConsent, qCreateConsent, qCreateOutbox} {
 			st, err := c.db.writer.PrepareContext(ctx, q)
 			if err != nil {
@@ -133,8 +134,37 @@ func (t *collectTx) TouchSubject(ctx context.Context, s garde.SubjectID, seen ti
 	return t.exec(ctx, qTouchSubject, ms(seen), string(s), ms(seen))
 }
 
-func (t *collectTx) CreateEvent(ctx context.Context, e *collect.EventRow) error {
-	return t.exec(ctx, qCreateEvent, string(e.Subject), e.Source, e.Type, e.Name, e.MessageID,
+// eventsPerInsert is how many rows one INSERT of events carries: one
+// statement per row costs SQLite (and the driver) far more than the rows.
+const eventsPerInsert = 64
+
+var qCreateEvents = func() string {
+	q := `INSERT INTO events (subject_id, source, type, name, message_id, ts, received_at, purposes, properties, context, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	return q + strings.Repeat(`, (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, eventsPerInsert-1)
+}()
+
+func (t *collectTx) CreateEvents(ctx context.Context, rows []collect.EventRow) error {
+	args := make([]any, 0, 11*eventsPerInsert)
+	for len(rows) >= eventsPerInsert {
+		args = args[:0]
+		for i := range rows[:eventsPerInsert] {
+			args = appendEvent(args, &rows[i])
+		}
+		if err := t.exec(ctx, qCreateEvents, args...); err != nil {
+			return err
+		}
+		rows = rows[eventsPerInsert:]
+	}
+	for i := range rows {
+		if err := t.exec(ctx, qCreateEvent, appendEvent(args[:0], &rows[i])...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func appendEvent(args []any, e *collect.EventRow) []any {
+	return append(args, string(e.Subject), e.Source, e.Type, e.Name, e.MessageID,
 		ms(e.Time), ms(e.Received), e.Purposes, string(e.Properties), string(e.Context), e.Sealed)
 }
 

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -95,9 +96,37 @@ func TestRollbackLeavesNothing(t *testing.T) {
 	tx, _ := c.BeginCollect(ctx)
 	s := garde.NewSubjectID()
 	tx.CreateSubject(ctx, s, false, time.Now())
-	tx.CreateEvent(ctx, &collect.EventRow{Subject: s, Source: "web", Type: "track", Name: "E", MessageID: "m", Time: time.Now(), Received: time.Now(), Properties: []byte("{}"), Context: []byte("{}")})
+	tx.CreateEvents(ctx, []collect.EventRow{{Subject: s, Source: "web", Type: "track", Name: "E", MessageID: "m", Time: time.Now(), Received: time.Now(), Properties: []byte("{}"), Context: []byte("{}")}})
 	tx.Rollback()
 	if _, err := store.NewProfiles(db).FindSubject(ctx, s); garde.ErrorCode(err) != garde.ENotFound {
 		t.Fatalf("after rollback: %v, want not found", err)
+	}
+}
+
+// TestCreateEvents: rows go in several rows per statement, in order, all of
+// them (full statements and the remainder).
+func TestCreateEvents(t *testing.T) {
+	ctx := context.Background()
+	db := openData(t)
+	tx, err := store.NewCollect(db).BeginCollect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := garde.NewSubjectID()
+	rows := make([]collect.EventRow, 150)
+	for i := range rows {
+		rows[i] = collect.EventRow{Subject: s, Source: "web", Type: "track", Name: "E", MessageID: fmt.Sprint("m", i),
+			Time: time.UnixMilli(int64(i)), Received: time.UnixMilli(int64(i)), Properties: []byte("{}"), Context: []byte("{}")}
+	}
+	if err := tx.CreateEvents(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var n, bad int
+	db.Reader().QueryRow(`SELECT count(*), sum(message_id != 'm' || (id - 1)) FROM events`).Scan(&n, &bad)
+	if n != 150 || bad != 0 {
+		t.Fatalf("%d rows, %d out of order", n, bad)
 	}
 }
