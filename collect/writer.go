@@ -15,9 +15,10 @@ import (
 	"github.com/garde-privacy/garde/inventory"
 )
 
-// Keys is what the writer needs from the vault: keys for new subjects,
-// created once per group commit, and sealing with a subject's key.
+// Keys is what the writer needs from the vault: keys for subjects about to
+// have a value sealed, created once per group commit, and sealing.
 type Keys interface {
+	HasKey(ctx context.Context, s garde.SubjectID) (bool, error)
 	CreateKeys(ctx context.Context, subjects []garde.SubjectID) error
 	Seal(ctx context.Context, s garde.SubjectID, field string, plaintext []byte) ([]byte, error)
 }
@@ -304,12 +305,9 @@ func (w *Writer) commit(group []*submission) error {
 		}
 		w.tally.Merge(s.local)
 	}
-	if len(r.created) > 0 {
-		if err := w.keys.CreateKeys(ctx, r.created); err != nil {
-			return err
-		}
+	if err := w.ensureKeys(ctx, &r, group, subjects); err != nil {
+		return err
 	}
-	created := len(r.created)
 	seen := map[garde.SubjectID]time.Time{}
 	sources := map[string]bool{}
 	for i, s := range group {
@@ -349,11 +347,6 @@ func (w *Writer) commit(group []*submission) error {
 			return err
 		}
 	}
-	if len(r.created) > created {
-		if err := w.keys.CreateKeys(ctx, r.created[created:]); err != nil {
-			return err
-		}
-	}
 	w.merged = append(w.merged, r.merged...)
 	if w.audit != nil {
 		srcs := make([]string, 0, len(sources))
@@ -375,6 +368,55 @@ func (w *Writer) commit(group []*submission) error {
 		}
 	}
 	return tx.Commit()
+}
+
+// ensureKeys gives a data key to every subject of the group that is about
+// to have a personal value sealed and has none yet: keys are created when
+// first needed, so that a visitor who only sent a consent decision or
+// non-personal events costs no key (and no key-store transaction).
+func (w *Writer) ensureKeys(ctx context.Context, r *resolver, group []*submission, subjects [][]garde.SubjectID) error {
+	fresh := make(map[garde.SubjectID]bool, len(r.created))
+	for _, s := range r.created {
+		fresh[s] = true
+	}
+	var need []garde.SubjectID
+	seen := map[garde.SubjectID]bool{}
+	for i, sub := range group {
+		for j := range sub.recs {
+			rec, s := &sub.recs[j], subjects[i][j]
+			if seen[s] || !rec.sealsSomething() {
+				continue
+			}
+			seen[s] = true
+			if !fresh[s] {
+				ok, err := w.keys.HasKey(ctx, s)
+				if err != nil {
+					return err
+				}
+				if ok {
+					continue
+				}
+			}
+			need = append(need, s)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	return w.keys.CreateKeys(ctx, need)
+}
+
+// sealsSomething reports whether the record has a personal value to seal.
+func (rec *Record) sealsSomething() bool {
+	if len(rec.Personal) > 0 {
+		return true
+	}
+	for i := range rec.Traits {
+		if rec.Traits[i].Personal {
+			return true
+		}
+	}
+	return false
 }
 
 // write seals a record's personal values with its subject's key and stores it.
