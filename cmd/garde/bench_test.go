@@ -92,7 +92,7 @@ func BenchmarkConsentDecide(b *testing.B) {
 	url := "http://" + m.Addr() + "/v1/consent"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	var n atomic.Int64
-	b.SetParallelism(32)
+	b.SetParallelism(128)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
