@@ -32,6 +32,7 @@ type Server struct {
 	Collect   *collect.Handler
 	Consent   *consent.Handler
 	Console   *web.Console
+	Guardians *consent.Guardians
 	Profiles  *profile.Reader
 	Index     collect.Indexer
 	APIKeys   access.KeyStore
@@ -55,6 +56,9 @@ func (s *Server) Handler() http.Handler {
 	if s.Consent != nil {
 		s.Consent.Register(mux, s.Collect.CORS)
 		banner.New(s.Inventory).Register(mux)
+	}
+	if s.Guardians != nil {
+		s.Guardians.Register(mux, s.Collect.CORS)
 	}
 	mux.Handle("GET /v1/subjects/{id}", s.operator(s.getSubject))
 	mux.Handle("GET /v1/subjects", s.operator(s.findSubject))

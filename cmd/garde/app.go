@@ -52,6 +52,11 @@ type Main struct {
 	// TLSCert and TLSKey: PEM files; when set, Garde serves HTTPS only
 	// (and sets TLS).
 	TLSCert, TLSKey string
+	// Notifier sends the links guardians of minors answer (nil: refuse
+	// guardian requests until a mail server is configured); PublicURL is
+	// the address those links point to (default: the listener's).
+	Notifier  consent.Notifier
+	PublicURL string
 
 	Inventory  *inventory.Inventory
 	Data       *store.DB
@@ -192,6 +197,16 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if srv.Console, err = m.console(ctx, auditSigner, srv.Audit); err != nil {
 		return err
 	}
+	links, err := m.Vault.Signer(ctx, vault.UseLinks)
+	if err != nil {
+		return err
+	}
+	notifier := m.Notifier
+	if notifier == nil {
+		notifier = noMail{}
+	}
+	srv.Guardians = &consent.Guardians{Ledger: m.Ledger, Store: store.NewGuardians(m.Data), Links: links,
+		Notifier: notifier, Clock: m.Clock, BaseURL: m.PublicURL, API: srv.Consent}
 	if m.ln, err = net.Listen("tcp", m.Listen); err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Listen, err)
 	}
@@ -203,6 +218,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		MaxHeaderBytes:    64 << 10,
 	}
 	m.served = make(chan error, 1)
+	if srv.Guardians.BaseURL == "" {
+		srv.Guardians.BaseURL = map[bool]string{true: "https", false: "http"}[m.TLS] + "://" + m.Addr()
+	}
 	if m.TLS {
 		go func() { m.served <- m.http.ServeTLS(m.ln, m.TLSCert, m.TLSKey) }()
 	} else {
@@ -380,4 +398,11 @@ func (m *Main) console(ctx context.Context, signer audit.Signer, appendAudit fun
 	return &web.Console{Inventory: m.Inventory, Auth: auth, Operators: ops, Keys: store.NewAPIKeys(m.Data),
 		Audit: m.auditStore, AuditSigner: signer, Alerts: web.DetectorAlerts(detector),
 		AppendAudit: appendAudit, Clock: m.Clock, Log: m.Log, Secure: m.TLS}, nil
+}
+
+// noMail refuses to send: guardian requests need a mail server.
+type noMail struct{}
+
+func (noMail) Notify(context.Context, consent.GuardianMail) error {
+	return garde.Errorf(garde.EUnavailable, "no mail server is configured for guardian requests (garde serve --smtp-addr)")
 }

@@ -7,13 +7,16 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/garde-privacy/garde/consent"
 )
 
 func newServe() *cobra.Command {
 	var p paths
 	var listen string
 	var debug bool
-	var profile, tlsCert, tlsKey, webhook string
+	var profile, tlsCert, tlsKey, webhook, publicURL string
+	var smtp consent.SMTPNotifier
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Collect, minimise, encrypt and store events (the main job)",
@@ -23,7 +26,11 @@ func newServe() *cobra.Command {
 				go serveProfiles(profile)
 			}
 			m := &Main{ConfigPath: p.config, ConfigExplicit: cmd.Flags().Changed("config"), DataDir: p.data, Listen: listen, Log: newLogger(debug),
-				TLSCert: tlsCert, TLSKey: tlsKey, AlertWebhook: webhook}
+				TLSCert: tlsCert, TLSKey: tlsKey, AlertWebhook: webhook, PublicURL: publicURL}
+			if smtp.Addr != "" {
+				smtp.Password, smtp.RequireTLS = os.Getenv("GARDE_SMTP_PASSWORD"), true
+				m.Notifier = &smtp
+			}
 			return run(cmd, m)
 		},
 	}
@@ -32,6 +39,10 @@ func newServe() *cobra.Command {
 	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM); HSTS and secure cookies follow")
 	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "the private key (PEM) of --tls-cert")
 	cmd.Flags().StringVar(&webhook, "alert-webhook", "", "POST insider-threat alerts to this URL, signed with GARDE_ALERT_WEBHOOK_SECRET")
+	cmd.Flags().StringVar(&publicURL, "public-url", "", "the address people reach Garde at (links sent to guardians); default: the listener's")
+	cmd.Flags().StringVar(&smtp.Addr, "smtp-addr", "", "mail submission server (host:port) for guardian requests; STARTTLS required")
+	cmd.Flags().StringVar(&smtp.From, "smtp-from", "", "sender address of guardian requests")
+	cmd.Flags().StringVar(&smtp.Username, "smtp-user", "", "SMTP user name (password in GARDE_SMTP_PASSWORD)")
 	cmd.Flags().StringVar(&profile, "pprof", "", "serve Go profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060")
 	cmd.Flags().BoolVar(&debug, "debug", false, "log every request (routes and statuses only)")
 	return cmd
