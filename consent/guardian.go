@@ -407,7 +407,7 @@ func (g *Guardians) Open(ctx context.Context, token string) (*GuardianRequest, e
 // the job — nothing it would write is written — without failing the group
 // commit, and is returned; an err from check fails the group (storage
 // errors only). It is Decide without Decide's rules, which the callers
-// apply; Decide could be written as decideWithin(ctx, req, nil).
+// apply; Decide is its rules and decideWithin(ctx, req, nil).
 func (l *Ledger) decideWithin(ctx context.Context, req *Request, check func(ctx context.Context, tx collect.Tx, s garde.SubjectID, recs []Record) (veto, err error)) (*Result, error) {
 	now := l.Clock.Now().UTC()
 	recs := l.records(req, now)

@@ -209,56 +209,7 @@ func (l *Ledger) Decide(ctx context.Context, req *Request) (*Result, error) {
 			return nil, garde.Errorf(garde.ENoConsent, "a guardian must consent for a person of this age: start the guardian flow")
 		}
 	}
-	now := l.Clock.Now().UTC()
-	recs := l.records(req, now)
-	res := &Result{}
-	var known garde.SubjectID
-	if !req.Create || (len(req.IDs) > 0 && req.IDs[0].Kind == subjectKind) {
-		// only people already known: find them before the transaction, so
-		// that an unknown one is a 404 for this call alone
-		s, err := l.Canonical(ctx, req.IDs, true)
-		if err != nil {
-			return nil, err
-		}
-		known = s
-	}
-	err := l.Writer.Do(ctx, func(ctx context.Context, ctx2 collect.Tx, resolve collect.Resolve) (func(), error) {
-		s := known
-		if s == "" {
-			var err error
-			if s, err = resolve(ctx, req.IDs, now, req.Create); err != nil {
-				return nil, err
-			}
-		}
-		if s == "" {
-			return nil, garde.Errorf(garde.ENotFound, "no such person")
-		}
-		for i := range recs {
-			recs[i].Subject = s
-		}
-		if err := l.append(ctx, l.TxOf(ctx2), recs); err != nil {
-			return nil, err
-		}
-		if l.Audit != nil {
-			purposes := make([]string, len(recs))
-			for i := range recs {
-				purposes[i] = recs[i].Purpose
-			}
-			if err := l.Audit(ctx, ctx2, req.Collector, s, purposes); err != nil {
-				return nil, err
-			}
-		}
-		res.Subject, res.Records = s, recs
-		return func() {
-			for i := range recs {
-				l.Index.Apply(&recs[i])
-			}
-		}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return res, nil
+	return l.decideWithin(ctx, req, nil)
 }
 
 // records builds req's records, in purpose order, without subject or chain.
