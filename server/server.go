@@ -33,13 +33,15 @@ type Server struct {
 	Consent   *consent.Handler
 	Console   *web.Console
 	Guardians *consent.Guardians
-	Profiles  *profile.Reader
-	Index     collect.Indexer
-	APIKeys   access.KeyStore
-	Data      *store.DB
-	Registry  *prometheus.Registry
-	Log       *slog.Logger
-	Clock     garde.Clock
+	// Auth runs operators' accounts (training records); nil: no such routes.
+	Auth     *access.Auth
+	Profiles *profile.Reader
+	Index    collect.Indexer
+	APIKeys  access.KeyStore
+	Data     *store.DB
+	Registry *prometheus.Registry
+	Log      *slog.Logger
+	Clock    garde.Clock
 	// Gate returns, of the purposes named by a read, those the subject's
 	// data may be processed for now (the consent gate at read time).
 	Gate func(s garde.SubjectID, purposes inventory.PurposeSet) inventory.PurposeSet
@@ -60,9 +62,9 @@ func (s *Server) Handler() http.Handler {
 	if s.Guardians != nil {
 		s.Guardians.Register(mux, s.Collect.CORS)
 	}
-	mux.Handle("GET /v1/subjects/{id}", s.operator(s.getSubject))
-	mux.Handle("GET /v1/subjects", s.operator(s.findSubject))
-	mux.Handle("GET /v1/inventory/violations", s.operator(s.violations))
+	for _, rt := range s.operatorRoutes() {
+		mux.Handle(rt.Pattern, s.operator(rt.handler))
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		api.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -133,6 +135,42 @@ func (s *Server) operator(h http.HandlerFunc) http.Handler {
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), operatorKey{}, k)))
 	})
+}
+
+// Route is an operator route: it needs an API key, and Admin ones a role
+// that administers Garde; Purpose ones are reads of personal data that
+// name a purpose.
+type Route struct {
+	Pattern string
+	Admin   bool
+	Purpose bool
+	handler http.HandlerFunc
+}
+
+// operatorRoutes lists the routes served under operator API keys.
+func (s *Server) operatorRoutes() []Route {
+	rs := []Route{
+		{Pattern: "GET /v1/subjects/{id}", Purpose: true, handler: s.getSubject},
+		{Pattern: "GET /v1/subjects", Purpose: true, handler: s.findSubject},
+		{Pattern: "GET /v1/inventory/violations", handler: s.violations},
+	}
+	if s.Auth != nil {
+		rs = append(rs,
+			Route{Pattern: "GET /v1/operators/{id}/training", Admin: true, handler: s.admin(s.getTraining)},
+			Route{Pattern: "POST /v1/operators/{id}/training", Admin: true, handler: s.admin(s.postTraining)})
+	}
+	return rs
+}
+
+// Routes lists every route that needs an operator's API key, including
+// the consent check: the route-table test walks it, so that a new route
+// without a test case fails the suite.
+func (s *Server) Routes() []Route {
+	rs := s.operatorRoutes()
+	if s.Consent != nil {
+		rs = append(rs, Route{Pattern: "POST /v1/consent/check"})
+	}
+	return rs
 }
 
 // OperatorID authenticates an operator's API key and names it for records

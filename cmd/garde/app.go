@@ -70,6 +70,7 @@ type Main struct {
 	jobsCtx    context.Context
 	stopJobs   context.CancelFunc
 	writer     *collect.Writer
+	srv        *server.Server
 	http       *http.Server
 	ln         net.Listener
 	served     chan error
@@ -197,6 +198,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if srv.Console, err = m.console(ctx, auditSigner, srv.Audit); err != nil {
 		return err
 	}
+	srv.Auth = srv.Console.Auth
+	m.srv = srv
 	links, err := m.Vault.Signer(ctx, vault.UseLinks)
 	if err != nil {
 		return err
