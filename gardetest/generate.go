@@ -87,7 +87,9 @@ func (g *Generator) stamp() string {
 	return g.now.Format(time.RFC3339Nano)
 }
 
-func (g *Generator) messageID() string { return fmt.Sprintf("msg-%016x%016x", g.r.Uint64(), g.r.Uint64()) }
+func (g *Generator) messageID() string {
+	return fmt.Sprintf("msg-%016x%016x", g.r.Uint64(), g.r.Uint64())
+}
 
 func (g *Generator) context(p Person) map[string]any {
 	return map[string]any{
