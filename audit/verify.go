@@ -208,13 +208,14 @@ func (v *verifier) exportCheckpoint(cp Checkpoint) bool {
 // and returns the report.
 func (v *verifier) finish() Report {
 	if !v.bad && v.err == nil {
-		for _, cp := range v.cps {
+		// only the first leftover checkpoint matters: it names the damage
+		if len(v.cps) > 0 {
+			cp := v.cps[0]
 			if cp.Seq <= 0 {
 				v.fail(cp.Seq, "a checkpoint names entry %d, which cannot exist", cp.Seq)
-				break
+			} else {
+				v.fail(v.rep.LastSeq+1, "the log ends at entry %d but a checkpoint signs entry %d: entries were removed from the end", v.rep.LastSeq, cp.Seq)
 			}
-			v.fail(v.rep.LastSeq+1, "the log ends at entry %d but a checkpoint signs entry %d: entries were removed from the end", v.rep.LastSeq, cp.Seq)
-			break
 		}
 	}
 	v.rep.OK = !v.bad && v.err == nil

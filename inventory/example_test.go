@@ -29,7 +29,7 @@ func TestExampleIsACopy(t *testing.T) {
 	if inventory.Example()[0] == '!' {
 		t.Error("Example returned the embedded bytes")
 	}
-	if inventory.MustExample() == inventory.MustExample() {
+	if a, b := inventory.MustExample(), inventory.MustExample(); a == b {
 		t.Error("MustExample shares one inventory between callers")
 	}
 }

@@ -27,7 +27,7 @@ func TestInterop(t *testing.T) {
 		if err := json.Unmarshal(published, &set); err != nil {
 			t.Fatal(err)
 		}
-		obj, err := jose.ParseSigned(mustSign(t, s, receiptTyp, receipt), []jose.SignatureAlgorithm{jose.EdDSA})
+		obj, err := jose.ParseSignedCompact(mustSign(t, s, receiptTyp, receipt), []jose.SignatureAlgorithm{jose.EdDSA})
 		if err != nil {
 			t.Fatal(err)
 		}

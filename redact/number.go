@@ -310,7 +310,6 @@ func matchFrench(t string, i int) int {
 // matchNANP matches a North American number at t[i], a digit or '('.
 func matchNANP(t string, i int) int {
 	j := i
-	var sep byte // separator between exchange and line
 	if t[j] == '(' {
 		if j+5 > len(t) || !isNXX(t[j+1:j+4]) || t[j+4] != ')' {
 			return 0
@@ -322,9 +321,8 @@ func matchNANP(t string, i int) int {
 		if j+8 > len(t) || !isNXX(t[j:j+3]) || !isPhoneSep(t[j+3]) {
 			return 0
 		}
-		sep = t[j+3]
 	} else {
-		var pre byte
+		var pre, sep byte // the separators after "1" and after the area code
 		if t[j] == '1' && j+2 < len(t) && (t[j+1] == '-' || t[j+1] == '.') {
 			pre = t[j+1]
 			j += 2

@@ -24,10 +24,6 @@ type trainingData struct {
 	Done      string
 }
 
-// defaultCourse is the course the form proposes: the one that gates
-// personal data unless access is configured otherwise.
-const defaultCourse = "data_protection"
-
 func (c *Console) training(w http.ResponseWriter, r *http.Request) {
 	ops, err := c.Operators.FindOperators(r.Context())
 	if err != nil {

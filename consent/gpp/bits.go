@@ -122,9 +122,6 @@ func (w *bitWriter) uint(v uint32, n int) {
 	}
 }
 
-// maxFib is the first value too large for a maxFibBits code word.
-var maxFib = fib[maxFibBits-1]
-
 // fibonacci writes 1 ≤ v < maxFib as a Fibonacci code word, terminator
 // included; callers check the range.
 func (w *bitWriter) fibonacci(v int) {
