@@ -47,7 +47,7 @@ func (c *Collect) prepare(ctx context.Context) error {
 		c.stmts = map[string]*sql.Stmt{}
 		for _, q := range []string{qFindIdentity, qFindSubject, qCreateSubject, qCreateIdentity, qMarkIdentified,
 			qMergeMembers, qMergeSubject, qTouchSubject, qCreateEvent, qCreateEvents, qUpsertTrait, qAddViolation,
-			qLastConsent, qCreateConsent, qCreateOutbox} {
+			qLastConsent, qCreateConsent, qCreateConsents, qCreateOutbox} {
 			st, err := c.db.writer.PrepareContext(ctx, q)
 			if err != nil {
 				c.err = err
@@ -75,8 +75,10 @@ type collectTx struct {
 	tx    *sql.Tx
 	c     *Collect
 	bound map[string]*sql.Stmt
-	// the consent ledger's head within this transaction, once read
+	// the consent ledger's head within this transaction, once read, and the
+	// records appended since, written at commit
 	consentHead *consentHead
+	consentRows []any
 }
 
 func (t *collectTx) stmt(ctx context.Context, q string) *sql.Stmt {
@@ -181,5 +183,15 @@ func (t *collectTx) AddViolations(ctx context.Context, v map[collect.ViolationKe
 	return nil
 }
 
-func (t *collectTx) Commit() error   { return t.tx.Commit() }
+// Commit writes what the group left pending (consent records, written
+// together in multi-row INSERTs) and commits.
+func (t *collectTx) Commit() error {
+	if len(t.consentRows) > 0 {
+		if err := t.flushConsent(context.Background()); err != nil {
+			return err
+		}
+	}
+	return t.tx.Commit()
+}
+
 func (t *collectTx) Rollback() error { return t.tx.Rollback() }

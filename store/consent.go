@@ -51,18 +51,41 @@ func (t consentTx) LastConsent(ctx context.Context) (int64, []byte, error) {
 	return seq, hash, err
 }
 
+// CreateConsent queues recs for the group's commit, where they are
+// written together (see flushConsent); the chain head moves at once.
 func (t consentTx) CreateConsent(ctx context.Context, recs []consent.Record) error {
-	st := t.t.stmt(ctx, qCreateConsent)
 	for i := range recs {
 		r := &recs[i]
 		body, err := json.Marshal(r)
 		if err != nil {
 			return err
 		}
-		if _, err := st.ExecContext(ctx, r.Seq, r.ID, string(r.Subject), r.Purpose, string(r.Decision), r.Time.UnixNano(), string(body), r.Prev, r.Hash); err != nil {
+		t.t.consentRows = append(t.t.consentRows, r.Seq, r.ID, string(r.Subject), r.Purpose, string(r.Decision), r.Time.UnixNano(), string(body), r.Prev, r.Hash)
+		t.t.consentHead = &consentHead{r.Seq, r.Hash}
+	}
+	return nil
+}
+
+// consentPerInsert is how many ledger records one INSERT carries.
+const consentPerInsert = 64
+
+var qCreateConsents = qCreateConsent + strings.Repeat(`, (?, ?, ?, ?, ?, ?, ?, ?, ?)`, consentPerInsert-1)
+
+// flushConsent writes the queued ledger records, several per statement.
+func (t *collectTx) flushConsent(ctx context.Context) error {
+	const cols = 9
+	rows := t.consentRows
+	t.consentRows = nil
+	for len(rows) >= cols*consentPerInsert {
+		if err := t.exec(ctx, qCreateConsents, rows[:cols*consentPerInsert]...); err != nil {
 			return err
 		}
-		t.t.consentHead = &consentHead{r.Seq, r.Hash}
+		rows = rows[cols*consentPerInsert:]
+	}
+	for ; len(rows) > 0; rows = rows[cols:] {
+		if err := t.exec(ctx, qCreateConsent, rows[:cols]...); err != nil {
+			return err
+		}
 	}
 	return nil
 }
