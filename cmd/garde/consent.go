@@ -107,16 +107,8 @@ func receiptKeys(ctx context.Context, src, dataDir string) (jws.KeyFinder, error
 		return nil, err
 	}
 	defer keys.Close()
-	ks := store.NewKeys(keys)
-	var v *vault.Vault
-	if k, ok, err := vault.MasterKeyFromEnv(); err != nil {
-		return nil, err
-	} else if ok {
-		v, err = vault.Open(ctx, k, ks, vault.Options{})
-		if err != nil {
-			return nil, err
-		}
-	} else if v, err = vault.OpenKeyFile(ctx, ks, filepath.Join(dataDir, masterKeyFile), vault.Options{}); err != nil {
+	v, err := openVault(ctx, keys, dataDir)
+	if err != nil {
 		return nil, err
 	}
 	s, err := v.Signer(ctx, vault.UseReceipts)

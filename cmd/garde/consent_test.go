@@ -285,3 +285,39 @@ func TestLedgerTamper(t *testing.T) {
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestReceiptKeyRotation: after `garde keys rotate-signing`, new receipts
+// carry the new key and the old ones still verify against the published
+// key set.
+func TestReceiptKeyRotation(t *testing.T) {
+	dir := t.TempDir()
+	in := start(t, dir, collect.WriterOptions{})
+	g := gardetest.NewGenerator(8)
+	before := in.consent(g.Consent(g.Person(), "analytics"))["receipt"].(string)
+	in.close()
+
+	var out bytes.Buffer
+	cmd := newRoot()
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{"keys", "rotate-signing", "--use", "receipts", "--data", dir})
+	if err := cmd.Execute(); err != nil || !strings.Contains(out.String(), "still verifies") {
+		t.Fatalf("rotate-signing: %v %s", err, out.String())
+	}
+
+	in = start(t, dir, collect.WriterOptions{})
+	after := in.consent(g.Consent(g.Person(), "analytics"))["receipt"].(string)
+	keys, err := jws.ParseJWKS(in.do("GET", "/.well-known/jwks.json", "", nil, nil).body)
+	if err != nil || len(keys.Keys) != 2 {
+		t.Fatalf("jwks after rotation: %+v %v", keys, err)
+	}
+	for _, tok := range []string{before, after} {
+		if _, err := consent.VerifyReceipt(tok, keys); err != nil {
+			t.Fatalf("receipt does not verify after rotation: %v", err)
+		}
+	}
+	_, h1, _ := jws.Verify(before, keys)
+	_, h2, _ := jws.Verify(after, keys)
+	if h1.Kid == h2.Kid {
+		t.Fatal("the new receipt is signed with the old key")
+	}
+}
