@@ -137,6 +137,11 @@ func (e *Entry) normalise() error {
 	return e.check()
 }
 
+// Validate checks e as Append would, without appending: callers that append
+// inside a shared group commit check first, so that one bad entry cannot
+// fail the others' writes.
+func (e Entry) Validate() error { return e.normalise() }
+
 // check reports whether e's fields have the shapes Append produces.
 func (e *Entry) check() error {
 	if e.Actor == "" || !isToken(e.Actor, maxName) {

@@ -201,7 +201,17 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	srv.Gate = func(s garde.SubjectID, p inventory.PurposeSet) inventory.PurposeSet {
 		return m.Consent.Allowed(s, p, m.Clock.Now())
 	}
-	srv.Audit = func(ctx context.Context, e audit.Entry) error { return m.auditStore.Append(ctx, m.AuditLog, e) }
+	// reads and refusals are audited through the writer's group commits: a
+	// read is answered once its entry is durable, and concurrent reads
+	// share one commit
+	srv.Audit = func(ctx context.Context, e audit.Entry) error {
+		if err := e.Validate(); err != nil {
+			return err
+		}
+		return m.writer.Do(ctx, func(ctx context.Context, tx collect.Tx, _ collect.Resolve) (func(), error) {
+			return nil, m.AuditLog.Append(ctx, m.auditStore.CollectTx(tx), e)
+		})
+	}
 	if srv.Console, err = m.console(ctx, auditSigner, srv.Audit); err != nil {
 		return err
 	}
