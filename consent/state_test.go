@@ -1,9 +1,12 @@
 package consent_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/consent"
@@ -166,5 +169,29 @@ func TestDue(t *testing.T) {
 	}
 	if got := consent.DueForTest(x, t0.AddDate(0, 13, 0)); len(got) != 2 {
 		t.Fatalf("due after 13 months: %+v", got)
+	}
+}
+
+// TestStateJSON: the hand-written encoding reads back as the state, with
+// zero times left out.
+func TestStateJSON(t *testing.T) {
+	x := consent.NewIndex(sample)
+	s := garde.SubjectID("s_aaaaaaaaaaaaaaaaaaaaaaaaaa")
+	x.Apply(rec(s, "analytics", consent.Given, t0))
+	x.Apply(rec(s, "personalisation", consent.Refused, t0))
+	st := x.State(s, t0.Add(time.Hour))
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back consent.State
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	if diff := cmp.Diff(st, back); diff != "" {
+		t.Fatalf("round trip (-want +got):\n%s", diff)
+	}
+	if strings.Contains(string(b), "0001-01-01") {
+		t.Fatalf("zero time written: %s", b)
 	}
 }
