@@ -26,6 +26,7 @@ import (
 	"github.com/garde-privacy/garde/consent"
 	"github.com/garde-privacy/garde/inventory"
 	"github.com/garde-privacy/garde/profile"
+	"github.com/garde-privacy/garde/retention"
 	"github.com/garde-privacy/garde/server"
 	"github.com/garde-privacy/garde/store"
 	"github.com/garde-privacy/garde/vault"
@@ -65,6 +66,7 @@ type Main struct {
 	Consent    *consent.Index
 	Ledger     *consent.Ledger
 	AuditLog   *audit.Log
+	Retention  *retention.Clock
 	auditStore *store.Audit
 	jobs       sync.WaitGroup
 	jobsCtx    context.Context
@@ -179,6 +181,12 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	m.Log.Info("consent ledger loaded", "records", n, "subjects", m.Consent.Subjects())
 	m.every(time.Hour, "consent expiry", func(ctx context.Context) (int, error) { return m.Ledger.ExpireDue(ctx) })
+	m.Retention = &retention.Clock{Inventory: inv, Store: store.NewRetention(m.Data), Clock: m.Clock,
+		Audit: func(ctx context.Context, e audit.Entry) error { return m.auditStore.Append(ctx, m.AuditLog, e) }}
+	m.every(time.Hour, "retention", func(ctx context.Context) (int, error) {
+		rep, err := m.Retention.Run(ctx, false)
+		return rep.Deleted + rep.Anonymised, err
+	})
 	srv := &server.Server{
 		Inventory: inv,
 		Collect: &collect.Handler{
