@@ -39,11 +39,7 @@ func BenchmarkWrite(b *testing.B) {
 }
 
 func benchmarkWrite(b *testing.B, noGate bool) {
-	m := &Main{DataDir: b.TempDir(), Listen: "127.0.0.1:0", Log: slog.New(slog.NewTextHandler(io.Discard, nil)), noGate: noGate}
-	if err := m.Open(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	defer m.Close(context.Background())
+	m := benchMain(b, noGate)
 	for range 100_000 {
 		m.Consent.Apply(&consent.Record{Subject: garde.NewSubjectID(), Purpose: "analytics", Decision: consent.Given,
 			Time: time.Now(), Expires: time.Now().AddDate(1, 0, 0), Age: consent.Age{Status: "adult"}})
@@ -101,11 +97,7 @@ func benchmarkWrite(b *testing.B, noGate bool) {
 // purposes (ledger append with chain hashes, audit entry, signed receipt).
 // One op is one call.
 func BenchmarkConsentDecide(b *testing.B) {
-	m := &Main{DataDir: b.TempDir(), Listen: "127.0.0.1:0", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if err := m.Open(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	defer m.Close(context.Background())
+	m := benchMain(b, false)
 	url := "http://" + m.Addr() + "/v1/consent"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512}}
 	var n atomic.Int64
@@ -146,11 +138,7 @@ func BenchmarkConsentDecide(b *testing.B) {
 // subjects per call (by anonymous id), 4 concurrent clients. One op is one
 // subject.
 func BenchmarkConsentCheck(b *testing.B) {
-	m := &Main{DataDir: b.TempDir(), Listen: "127.0.0.1:0", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if err := m.Open(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	defer m.Close(context.Background())
+	m := benchMain(b, false)
 	secret, _, err := access.NewAPIKey(context.Background(), store.NewAPIKeys(m.Data), "bench", access.RoleAdmin, time.Now())
 	if err != nil {
 		b.Fatal(err)
@@ -204,11 +192,7 @@ func BenchmarkConsentCheck(b *testing.B) {
 // field narrowing and the audit entry (group-committed) — raw reads the
 // same profiles straight from the profile reader. One op is one profile.
 func BenchmarkPurposeRead(b *testing.B) {
-	m := &Main{DataDir: b.TempDir(), Listen: "127.0.0.1:0", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if err := m.Open(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	defer m.Close(context.Background())
+	m := benchMain(b, false)
 	g := gardetest.NewGenerator(2)
 	var msgs []map[string]any
 	for range 1000 {
@@ -269,4 +253,16 @@ func BenchmarkPurposeRead(b *testing.B) {
 			}
 		})
 	})
+}
+
+// benchMain opens a Garde on a temp dir and loopback for a benchmark,
+// closed when it ends; noGate runs the writer without the consent gate.
+func benchMain(b *testing.B, noGate bool) *Main {
+	b.Helper()
+	m := &Main{DataDir: b.TempDir(), Listen: "127.0.0.1:0", Log: slog.New(slog.NewTextHandler(io.Discard, nil)), noGate: noGate}
+	if err := m.Open(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Close(context.Background()) })
+	return m
 }
