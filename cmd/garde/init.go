@@ -21,9 +21,10 @@ import (
 
 func newInit() *cobra.Command {
 	var p paths
+	var adminEmail string
 	cmd := &cobra.Command{
 		Use:   "init [dir]",
-		Short: "Write an example garde.yaml, create the data directory, its master key and the first admin API key",
+		Short: "Write an example garde.yaml, create the data directory, its master key, the first admin API key and console administrator",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := "."
@@ -36,16 +37,17 @@ func newInit() *cobra.Command {
 			if !cmd.Flags().Changed("data") {
 				p.data = filepath.Join(dir, "garde-data")
 			}
-			return initialise(cmd, p)
+			return initialise(cmd, p, adminEmail)
 		},
 	}
 	p.register(cmd)
+	cmd.Flags().StringVar(&adminEmail, "admin-email", "admin@localhost.invalid", "the first console administrator's e-mail (their sign-in name)")
 	return cmd
 }
 
 // initialise writes the inventory and creates the data directory. It
 // refuses to overwrite anything.
-func initialise(cmd *cobra.Command, p paths) error {
+func initialise(cmd *cobra.Command, p paths, adminEmail string) error {
 	ctx := cmd.Context()
 	out := cmd.OutOrStdout()
 	keyPath := filepath.Join(p.data, masterKeyFile)
@@ -90,7 +92,6 @@ func initialise(cmd *cobra.Command, p paths) error {
 	if err != nil {
 		return err
 	}
-	adminEmail := "admin@" + strings.TrimPrefix(filepath.Base(filepath.Clean(p.data)), ".") + ".invalid"
 	password, totpURL, recovery, err := auth.CreateFirstAdmin(ctx, adminEmail)
 	if err != nil {
 		return err
