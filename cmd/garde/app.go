@@ -195,8 +195,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		},
 		Profiles: &profile.Reader{Store: store.NewProfiles(m.Data), Opener: m.Vault,
 			Allowed: func(s garde.SubjectID, keys string) string { return m.Consent.AllowedKeys(s, keys, m.Clock.Now()) }},
-		Index:    m.Vault,
-		APIKeys:  store.NewAPIKeys(m.Data),
+		Index: m.Vault,
+		// a deleted API key keeps working for at most 5 s (see access.KeyCache)
+		APIKeys:  &access.KeyCache{KeyStore: store.NewAPIKeys(m.Data), TTL: 5 * time.Second},
 		Data:     m.Data,
 		Registry: reg,
 		Log:      m.Log,
