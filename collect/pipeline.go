@@ -177,6 +177,9 @@ func (p *Pipeline) fields(rec *Record, prefix string, declared map[string]*inven
 // redacted and kept in clear otherwise. A value of the wrong type is dropped
 // and counted.
 func (p *Pipeline) keep(rec *Record, clear *object, path, key string, f *inventory.Field, raw json.RawMessage, source, event string, t *Tally) bool {
+	if len(raw) > 0 && (raw[0] == '{' || raw[0] == '[') && p.keepComposite(rec, clear, path, key, f, raw) {
+		return true
+	}
 	v, err := decodeValue(raw)
 	if err != nil || v == nil || !f.Type.Accepts(v) {
 		t.Count(source, safeName(event), path, ViolationType)
@@ -194,6 +197,41 @@ func (p *Pipeline) keep(rec *Record, clear *object, path, key string, f *invento
 	} else {
 		clear.add(key, compact(raw))
 	}
+	return true
+}
+
+// keepComposite is keep's fast path for an object or an array (already
+// valid JSON): its type is its first byte; a personal one is sealed as it
+// is; a clear one is kept as it is when its text holds no escape and
+// nothing redaction would replace. It returns false when the slow path
+// must decide (a type mismatch, an escape, something to redact).
+func (p *Pipeline) keepComposite(rec *Record, clear *object, path, key string, f *inventory.Field, raw json.RawMessage) bool {
+	switch f.Type {
+	case inventory.TypeAny, "":
+	case inventory.TypeObject:
+		if raw[0] != '{' {
+			return false
+		}
+	case inventory.TypeArray:
+		if raw[0] != '[' {
+			return false
+		}
+	default:
+		return false
+	}
+	if f.Personal() {
+		rec.Purposes |= f.Purposes
+		rec.Personal = append(rec.Personal, Value{Path: path, JSON: compact(raw), Purposes: f.Purposes})
+		return true
+	}
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		return false
+	}
+	if _, c := redact.String(string(raw)); c.Total() > 0 {
+		return false // may be a false alarm across values: the exact path decides
+	}
+	rec.Purposes |= f.Purposes
+	clear.add(key, compact(raw))
 	return true
 }
 
