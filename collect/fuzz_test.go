@@ -67,3 +67,15 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestIsCompact: white space counts only outside strings.
+func TestIsCompact(t *testing.T) {
+	for raw, want := range map[string]bool{
+		`"a b"`: true, `12`: true, `{"a":"b c"}`: true, `[1,"x \" y",2]`: true,
+		`{"a": 1}`: false, "[1,\n2]": false, `{"a":"\\" }`: false,
+	} {
+		if got := isCompact([]byte(raw)); got != want {
+			t.Errorf("isCompact(%s) = %v, want %v", raw, got, want)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package collect
 
 import (
-	"bytes"
 	"strconv"
 	"unicode/utf8"
 
@@ -59,13 +58,27 @@ func plainString(raw []byte) (string, bool) {
 	return string(body), true
 }
 
-// isCompact reports whether raw holds no insignificant white space: true
-// for every scalar, and for objects and arrays sent compact.
+// isCompact reports whether raw, valid JSON, holds no insignificant white
+// space: true for every scalar, and for objects and arrays sent compact
+// (white space inside strings is significant and allowed).
 func isCompact(raw []byte) bool {
 	if len(raw) == 0 || (raw[0] != '{' && raw[0] != '[') {
 		return true
 	}
-	return !bytes.ContainsAny(raw, " \t\r\n")
+	in, esc := false, false
+	for _, c := range raw {
+		switch {
+		case esc:
+			esc = false
+		case in && c == '\\':
+			esc = true
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\t' || c == '\r' || c == '\n'):
+			return false
+		}
+	}
+	return true
 }
 
 // object builds a JSON object by appending members, without reflection.
