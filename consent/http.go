@@ -119,10 +119,16 @@ func readJSON(r *http.Request, v any) error {
 	return nil
 }
 
+// jsonReason names what is wrong with a body without quoting it: decoder
+// messages may carry pieces of the input (an unknown key could be an
+// e-mail address), and errors never carry personal data.
 func jsonReason(err error) string {
 	s := err.Error()
-	if i := strings.LastIndex(s, ": "); i >= 0 && len(s)-i < 120 {
-		return s[i+2:]
+	switch {
+	case strings.Contains(s, "unknown field"):
+		return "a field is not part of the consent API"
+	case strings.Contains(s, "cannot unmarshal"), strings.Contains(s, "type"):
+		return "a field has the wrong type"
 	}
 	return "malformed JSON"
 }
