@@ -1,7 +1,9 @@
 package consent
 
 import (
+	"cmp"
 	"net/http"
+	"sync"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
@@ -24,20 +26,40 @@ func (h *Handler) CollectGPC(r *http.Request, src *inventory.Source, recs []coll
 		return nil
 	}
 	h.gpcOnce.Do(func() { h.gpcSeen, _ = lru.New[string, struct{}](100_000) })
+	// one opt-out per person not seen before; recorded concurrently so that
+	// the people of one batch share group commits
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		todo  = map[string][]collect.Identity{}
+	)
 	for _, rec := range recs {
 		if len(rec.IDs) == 0 {
 			continue
 		}
 		key := rec.IDs[0].Kind + string(rec.IDs[0].Hash)
-		if _, ok := h.gpcSeen.Get(key); ok {
-			continue
+		if _, ok := h.gpcSeen.Get(key); !ok {
+			todo[key] = rec.IDs
 		}
-		req := &Request{IDs: rec.IDs, Create: true, Decisions: decisions, Source: SourceSignal, Collector: "source:" + src.Key,
-			Signals: Signals{GPC: true}, IP: clientIP(r), UserAgent: r.UserAgent(), Age: Age{Status: "unknown"}}
-		if _, err := h.Ledger.Decide(r.Context(), req); err != nil {
-			return err
-		}
-		h.gpcSeen.Add(key, struct{}{})
 	}
-	return nil
+	sem := make(chan struct{}, 16)
+	for key, ids := range todo {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			req := &Request{IDs: ids, Create: true, Decisions: decisions, Source: SourceSignal, Collector: "source:" + src.Key,
+				Signals: Signals{GPC: true}, IP: clientIP(r), UserAgent: r.UserAgent(), Age: Age{Status: "unknown"}}
+			if _, err := h.Ledger.Decide(r.Context(), req); err != nil {
+				mu.Lock()
+				first = cmp.Or(first, err)
+				mu.Unlock()
+				return
+			}
+			h.gpcSeen.Add(key, struct{}{})
+		}()
+	}
+	wg.Wait()
+	return first
 }
