@@ -53,7 +53,9 @@ func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, dir string)
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(dialect, db, sub)
+	// out of order: capabilities land migrations in parallel, and every one
+	// of them only adds tables, so a lower number arriving later is safe
+	p, err := goose.NewProvider(dialect, db, sub, goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("migrations %s: %w", dir, err)
 	}
