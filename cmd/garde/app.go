@@ -27,6 +27,7 @@ import (
 	"github.com/garde-privacy/garde/inventory"
 	"github.com/garde-privacy/garde/profile"
 	"github.com/garde-privacy/garde/retention"
+	"github.com/garde-privacy/garde/rights"
 	"github.com/garde-privacy/garde/server"
 	"github.com/garde-privacy/garde/store"
 	"github.com/garde-privacy/garde/vault"
@@ -424,6 +425,10 @@ func (m *Main) console(ctx context.Context, signer audit.Signer, appendAudit fun
 		detector.Webhook = &audit.Webhook{URL: m.AlertWebhook, Secret: []byte(os.Getenv("GARDE_ALERT_WEBHOOK_SECRET"))}
 	}
 	m.every(time.Minute, "insider-threat detector", func(ctx context.Context) (int, error) { return detector.Poll(ctx, m.auditStore) })
+	requests := rights.NewService(store.NewRequests(m.Data), m.Clock)
+	m.every(time.Hour, "overdue requests", func(ctx context.Context) (int, error) {
+		return overdueAlerts(ctx, requests, detector, m.Clock.Now())
+	})
 	return &web.Console{Inventory: m.Inventory, Auth: auth, Operators: ops, Keys: store.NewAPIKeys(m.Data),
 		Audit: m.auditStore, AuditSigner: signer, Alerts: web.DetectorAlerts(detector),
 		AppendAudit: appendAudit, Clock: m.Clock, Log: m.Log, Secure: m.TLS}, nil
@@ -434,4 +439,45 @@ type noMail struct{}
 
 func (noMail) Notify(context.Context, consent.GuardianMail) error {
 	return garde.Errorf(garde.EUnavailable, "no mail server is configured for guardian requests (garde serve --smtp-addr)")
+}
+
+// overdueAlerts raises one alert per overdue data-subject request (not
+// again while that alert is open), stored and sent like the insider-threat
+// alerts.
+func overdueAlerts(ctx context.Context, requests *rights.Service, d *audit.Detector, now time.Time) (int, error) {
+	late, err := requests.Overdue(ctx, now)
+	if err != nil || len(late) == 0 {
+		return 0, err
+	}
+	open := true
+	existing, err := d.Store.FindAlerts(ctx, audit.AlertFilter{Open: &open, Limit: 10_000})
+	if err != nil {
+		return 0, err
+	}
+	seen := map[string]bool{}
+	for _, a := range existing {
+		if a.Rule == "request_overdue" {
+			seen[a.Message] = true
+		}
+	}
+	var raise []audit.Alert
+	for i := range late {
+		r := &late[i]
+		msg := fmt.Sprintf("request %s (%s, %s) was due on %s", r.ID, r.Type, r.Jurisdiction, r.Deadline().Format(time.DateOnly))
+		if !seen[msg] {
+			raise = append(raise, audit.Alert{Time: now, Actor: audit.ActorSystem, Rule: "request_overdue", Severity: audit.SeverityHigh, Message: msg})
+		}
+	}
+	if len(raise) == 0 {
+		return 0, nil
+	}
+	if err := d.Store.CreateAlerts(ctx, raise); err != nil {
+		return 0, err
+	}
+	for _, a := range raise {
+		if d.Webhook != nil {
+			d.Webhook.Send(a)
+		}
+	}
+	return len(raise), nil
 }
