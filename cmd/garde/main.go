@@ -40,6 +40,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newInit(), newServe(), newDemo(), newInventory(), newKeys(), newVersion(), newConsentCmd(), newAuditCmd(), newRetentionCmd(), newRequestsCmd())
+	root.AddCommand(newInit(), newServe(), newDemo(), newInventory(), newKeys(), newVersion(), newConsentCmd(), newAuditCmd(), newRetentionCmd(), newRequestsCmd(), newRightsCmd(), newBackupCmd())
 	return root
 }
