@@ -2,6 +2,7 @@ package collect
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -34,6 +35,10 @@ func (c *identityCache) purge() {
 	c.ids.Purge()
 	c.subjects.Purge()
 }
+
+// errSuppressed: the record names a person who was erased and asked not to
+// be collected again; it is dropped.
+var errSuppressed = errors.New("suppressed")
 
 // resolver resolves the subjects of one group commit.
 type resolver struct {
@@ -117,6 +122,14 @@ func (r *resolver) resolve(ctx context.Context, rec *Record) (garde.SubjectID, e
 	hasUser := len(rec.IDs) > 0 && rec.IDs[0].Kind == IdentityUser
 	switch {
 	case subj == "":
+		// a person Garde does not know: unless they were erased and asked
+		// not to be collected again
+		if sup, err := r.tx.Suppressed(ctx, rec.IDs); err != nil || sup {
+			if err == nil {
+				err = errSuppressed
+			}
+			return "", err
+		}
 		s, err := r.create(ctx, hasUser, rec.Received)
 		if err != nil {
 			return "", err
@@ -201,7 +214,11 @@ func (r *resolver) merge(ctx context.Context, from, into garde.SubjectID) error 
 func resolveWith(r *resolver) Resolve {
 	return func(ctx context.Context, ids []Identity, received time.Time, create bool) (garde.SubjectID, error) {
 		if create {
-			return r.resolve(ctx, &Record{IDs: ids, Received: received})
+			s, err := r.resolve(ctx, &Record{IDs: ids, Received: received})
+			if errors.Is(err, errSuppressed) {
+				return "", nil // nobody: the job decides what that means
+			}
+			return s, err
 		}
 		for _, id := range ids {
 			s, err := r.lookup(ctx, id)

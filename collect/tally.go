@@ -8,6 +8,7 @@ const (
 	ViolationUndeclaredField = "undeclared_field"
 	ViolationType            = "wrong_type"
 	ViolationNoConsent       = "no_consent" // stored for no purpose allowed now (the consent gate)
+	ViolationSuppressed      = "suppressed" // from a person erased at their request, who asked not to be collected again
 	ViolationNoPurpose       = "no_purpose"
 	ViolationRedacted        = "redacted_" // + the kind of personal data
 )

@@ -3,6 +3,7 @@ package collect
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"log/slog"
 	"sort"
 	"sync"
@@ -31,6 +32,9 @@ type Store interface {
 
 // Tx is one group commit. It is used from one goroutine.
 type Tx interface {
+	// Suppressed reports whether any of the identities belongs to a person
+	// who was erased and asked not to be collected again.
+	Suppressed(ctx context.Context, ids []Identity) (bool, error)
 	// FindIdentity returns the subject an identity belongs to, or "".
 	FindIdentity(ctx context.Context, kind string, hash []byte) (garde.SubjectID, error)
 	// FindSubject returns the subject's canonical id (itself unless merged)
@@ -300,7 +304,11 @@ func (w *Writer) commit(group []*submission) error {
 		subjects[i] = make([]garde.SubjectID, len(s.recs))
 		for j := range s.recs {
 			if subjects[i][j], err = r.resolve(ctx, &s.recs[j]); err != nil {
-				return err
+				if !errors.Is(err, errSuppressed) {
+					return err
+				}
+				w.tally.Count(s.recs[j].Source, safeName(s.recs[j].Name), "", ViolationSuppressed)
+				err = nil // dropped: subjects[i][j] stays ""
 			}
 		}
 		w.tally.Merge(s.local)
@@ -313,6 +321,9 @@ func (w *Writer) commit(group []*submission) error {
 	for i, s := range group {
 		for j := range s.recs {
 			rec, subj := &s.recs[j], subjects[i][j]
+			if subj == "" {
+				continue // a suppressed person
+			}
 			sources[rec.Source] = true
 			if err := w.write(ctx, tx, subj, rec); err != nil {
 				return err
@@ -384,7 +395,7 @@ func (w *Writer) ensureKeys(ctx context.Context, r *resolver, group []*submissio
 	for i, sub := range group {
 		for j := range sub.recs {
 			rec, s := &sub.recs[j], subjects[i][j]
-			if seen[s] || !rec.sealsSomething() {
+			if s == "" || seen[s] || !rec.sealsSomething() {
 				continue
 			}
 			seen[s] = true

@@ -10,6 +10,7 @@ import (
 
 	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/collect"
+	"github.com/garde-privacy/garde/rights"
 )
 
 // Queries of the collection path, written once for every engine.
@@ -47,7 +48,7 @@ func (c *Collect) prepare(ctx context.Context) error {
 		c.stmts = map[string]*sql.Stmt{}
 		for _, q := range []string{qFindIdentity, qFindSubject, qCreateSubject, qCreateIdentity, qMarkIdentified,
 			qMergeMembers, qMergeSubject, qTouchSubject, qCreateEvent, qCreateEvents, qUpsertTrait, qAddViolation,
-			qLastConsent, qCreateConsent, qCreateConsents, qCreateOutbox} {
+			qLastConsent, qCreateConsent, qCreateConsents, qCreateOutbox, qSuppressed} {
 			st, err := c.db.writer.PrepareContext(ctx, q)
 			if err != nil {
 				c.err = err
@@ -96,6 +97,25 @@ func (t *collectTx) exec(ctx context.Context, q string, args ...any) error {
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
+
+const qSuppressed = `SELECT 1 FROM suppressions WHERE hash = ?`
+
+// Suppressed reports whether any identity carries a suppression marker
+// (rights.SuppressionMarker): the person was erased and asked not to be
+// collected again.
+func (t *collectTx) Suppressed(ctx context.Context, ids []collect.Identity) (bool, error) {
+	for _, id := range ids {
+		var one int
+		err := t.stmt(ctx, qSuppressed).QueryRowContext(ctx, rights.SuppressionMarker(id.Kind, id.Hash)).Scan(&one)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return false, err
+		}
+	}
+	return false, nil
+}
 
 func (t *collectTx) FindIdentity(ctx context.Context, kind string, hash []byte) (garde.SubjectID, error) {
 	var s string
