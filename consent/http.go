@@ -39,6 +39,10 @@ type Handler struct {
 	Index     *Index
 	BlindIdx  collect.Indexer
 	Receipts  *vault.Signer
+	// Published are other signers whose public keys /.well-known/jwks.json
+	// lists too (erasure certificates), so that people can check what Garde
+	// gave them offline.
+	Published []*vault.Signer
 	Notices   *Notices
 	// Operator authenticates an operator's API key (Authorization: Bearer).
 	Operator func(r *http.Request) (string, error)
@@ -404,7 +408,11 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	api.JSON(w, http.StatusOK, jws.KeySet(h.Receipts.Keys()))
+	keys := h.Receipts.Keys()
+	for _, s := range h.Published {
+		keys = append(keys, s.Keys()...)
+	}
+	api.JSON(w, http.StatusOK, jws.KeySet(keys))
 }
 
 func (h *Handler) gpc(w http.ResponseWriter, r *http.Request) {

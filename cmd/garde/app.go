@@ -207,6 +207,11 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	srv.Consent = &consent.Handler{Inventory: inv, Ledger: m.Ledger, Index: m.Consent, BlindIdx: m.Vault, Receipts: receipts, Notices: notices,
 		Operator: srv.OperatorID, Clock: m.Clock, Log: m.Log, GPCUpdated: time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)}
+	certificates, err := m.Vault.Signer(ctx, vault.UseCertificates)
+	if err != nil {
+		return err
+	}
+	srv.Consent.Published = []*vault.Signer{certificates}
 	srv.Collect.GPC = srv.Consent.CollectGPC
 	srv.Gate = func(s garde.SubjectID, p inventory.PurposeSet) inventory.PurposeSet {
 		return m.Consent.Allowed(s, p, m.Clock.Now())

@@ -222,6 +222,10 @@ func TestForensicErasure(t *testing.T) {
 	if err != nil || !strings.Contains(out, "signature OK") || !strings.Contains(out, string(subject)) {
 		t.Fatalf("verify-certificate: %v\n%s", err, out)
 	}
+	// and against the keys Garde publishes
+	if out, err := execCmd(t, newRightsCmd(), "verify-certificate", certFile, "--jwks", in.base+"/.well-known/jwks.json"); err != nil {
+		t.Fatalf("verify-certificate --jwks: %v\n%s", err, out)
+	}
 	keys, err := certificateKeys(ctx, "", dir)
 	if err != nil {
 		t.Fatal(err)
