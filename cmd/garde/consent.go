@@ -74,6 +74,12 @@ func readToken(stdin io.Reader, arg string) (string, error) {
 
 // receiptKeys loads the public keys receipts are checked against.
 func receiptKeys(ctx context.Context, src, dataDir string) (jws.KeyFinder, error) {
+	return publicKeys(ctx, src, dataDir, vault.UseReceipts)
+}
+
+// publicKeys loads the keys a signed token is checked against: a JWKS from
+// a URL or a file (src), or else the vault's keys of one use in dataDir.
+func publicKeys(ctx context.Context, src, dataDir, use string) (jws.KeyFinder, error) {
 	switch {
 	case strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://"):
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -111,7 +117,7 @@ func receiptKeys(ctx context.Context, src, dataDir string) (jws.KeyFinder, error
 	if err != nil {
 		return nil, err
 	}
-	s, err := v.Signer(ctx, vault.UseReceipts)
+	s, err := v.Signer(ctx, use)
 	if err != nil {
 		return nil, err
 	}

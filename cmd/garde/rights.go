@@ -122,21 +122,5 @@ func newRightsVerifyCertificate() *cobra.Command {
 // certificateKeys loads the public keys erasure certificates are checked
 // against: a JWKS from a URL or a file, or the vault's certificates keys.
 func certificateKeys(ctx context.Context, src, dataDir string) (jws.KeyFinder, error) {
-	if src != "" {
-		return receiptKeys(ctx, src, dataDir) // a JWKS, whatever its use
-	}
-	keys, err := store.OpenSQLite(ctx, filepath.Join(dataDir, keysFile), "keys")
-	if err != nil {
-		return nil, err
-	}
-	defer keys.Close()
-	v, err := openVault(ctx, keys, dataDir)
-	if err != nil {
-		return nil, err
-	}
-	s, err := v.Signer(ctx, vault.UseCertificates)
-	if err != nil {
-		return nil, err
-	}
-	return jws.KeySet(s.Keys()), nil
+	return publicKeys(ctx, src, dataDir, vault.UseCertificates)
 }
