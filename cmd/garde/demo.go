@@ -46,6 +46,15 @@ func newDemo() *cobra.Command {
 			fmt.Fprintf(out, "The consent banner: %s/consent.js   Public keys for receipts: %s/.well-known/jwks.json\n\n", base, base)
 			fmt.Fprintf(out, "Send an event (write key demo-web-key):\n  curl -s -u demo-web-key: %s/v1/track -d '{\"userId\":\"cust-1\",\"event\":\"Product Viewed\",\"properties\":{\"product_id\":\"LMP-204\",\"secret\":\"dropped\"}}'\n\n", base)
 			fmt.Fprintf(out, "What the tracking plan refused:\n  curl -s -H 'Authorization: Bearer %s' %s/v1/inventory/violations | jq\n\n", secret, base)
+			switch password, totpURL, _, err := m.srv.Auth.CreateFirstAdmin(ctx, "admin@demo.invalid"); {
+			case err == nil:
+				fmt.Fprintf(out, "The console: %s/console/login — admin@demo.invalid, password %s,\n  TOTP (add to an authenticator app) %s\n\n", base, password, totpURL)
+			case garde.ErrorCode(err) == garde.EConflict:
+				fmt.Fprintf(out, "The console: %s/console/login (its admin was created by an earlier demo run; rm -rf %s for a new one)\n\n", base, data)
+			default:
+				m.Close(ctx)
+				return err
+			}
 			fmt.Fprintf(out, "Metrics: %s/metrics — stop with Ctrl-C.\n", base)
 			err = m.Wait(ctx)
 			if cerr := m.Close(ctx); err == nil {
