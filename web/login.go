@@ -58,6 +58,15 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	s, err := c.Auth.Login(r.Context(), d.Email, r.PostFormValue("password"), r.PostFormValue("code"), r.RemoteAddr)
 	if err != nil {
+		if code := garde.ErrorCode(err); code == garde.EUnauthorized || code == garde.ETooMany {
+			// every refused sign-in is audited (who tried is unknown: the
+			// address is the source), so that repeated refusals raise an alert
+			failed := audit.Entry{Actor: "anonymous", Action: ActionLogin, Source: remoteHost(r), Outcome: audit.OutcomeRefused,
+				RequestID: api.RequestID(r.Context()), Detail: map[string]string{"code": code}}
+			if aerr := c.Record(r.Context(), failed); aerr != nil {
+				c.Log.Error("console: audit refused sign-in", "err", aerr)
+			}
+		}
 		switch garde.ErrorCode(err) {
 		case garde.ETooMany:
 			w.Header().Set("Retry-After", "60")

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/garde-privacy/garde/access"
+	"github.com/garde-privacy/garde/audit"
+	"github.com/garde-privacy/garde/web"
 )
 
 const failed = "Wrong email, password or code, or sign-in temporarily locked."
@@ -70,6 +73,26 @@ func TestLogin(t *testing.T) {
 	})
 
 	t.Run("failures look alike", func(t *testing.T) {
+		refusedBefore := 0
+		for _, en := range e.entries(web.ActionLogin) {
+			if en.Outcome == audit.OutcomeRefused {
+				refusedBefore++
+			}
+		}
+		defer func() {
+			refused := 0
+			for _, en := range e.entries(web.ActionLogin) {
+				if en.Outcome == audit.OutcomeRefused {
+					refused++
+					if en.Actor != "anonymous" || strings.Contains(fmt.Sprint(en.Detail), "@") {
+						t.Errorf("refused sign-in entry names someone: %+v", en)
+					}
+				}
+			}
+			if refused-refusedBefore != 4 {
+				t.Errorf("%d refused sign-ins audited, want 4", refused-refusedBefore)
+			}
+		}()
 		for name, creds := range map[string][3]string{
 			"wrong password": {o.Email, "not the password at all", e.code(o.Secret)},
 			"wrong code":     {o.Email, o.Password, "000000"},
