@@ -446,10 +446,14 @@ func (noMail) Notify(context.Context, consent.GuardianMail) error {
 	return garde.Errorf(garde.EUnavailable, "no mail server is configured for guardian requests (garde serve --smtp-addr)")
 }
 
+var overdueMu sync.Mutex
+
 // overdueAlerts raises one alert per overdue data-subject request (not
 // again while that alert is open), stored and sent like the insider-threat
 // alerts.
 func overdueAlerts(ctx context.Context, requests *rights.Service, d *audit.Detector, now time.Time) (int, error) {
+	overdueMu.Lock() // the look-up and the creation below must not interleave
+	defer overdueMu.Unlock()
 	late, err := requests.Overdue(ctx, now)
 	if err != nil || len(late) == 0 {
 		return 0, err
