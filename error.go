@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"unicode/utf8"
 )
 
 // Error codes. Each maps to exactly one HTTP status in ErrorStatus.
@@ -93,4 +94,16 @@ func ErrorStatus(code string) int {
 	default:
 		return http.StatusInternalServerError
 	}
+}
+
+// Truncate shortens s to at most n bytes, never inside a character, and
+// marks the cut with "…": for client-chosen text quoted in a message.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -6,10 +6,10 @@ package api
 
 import (
 	"context"
-	"log/slog"
-	"net/http"
-
 	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
 
 	"github.com/garde-privacy/garde"
 )
@@ -72,4 +72,13 @@ func WithRequestID(next http.Handler) http.Handler {
 func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
+}
+
+// RemoteHost is the address a request came from, without its port ("" when
+// unknown): the source of audit entries and of hashed IP proofs.
+func RemoteHost(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return ""
 }

@@ -7,6 +7,7 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
+	"github.com/garde-privacy/garde/api"
 	"github.com/garde-privacy/garde/collect"
 	"github.com/garde-privacy/garde/inventory"
 )
@@ -50,7 +51,7 @@ func (h *Handler) CollectGPC(r *http.Request, src *inventory.Source, recs []coll
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			req := &Request{IDs: ids, Create: true, Decisions: decisions, Source: SourceSignal, Collector: "source:" + src.Key,
-				Signals: Signals{GPC: true}, IP: clientIP(r), UserAgent: r.UserAgent(), Age: Age{Status: "unknown"}}
+				Signals: Signals{GPC: true}, IP: api.RemoteHost(r), UserAgent: r.UserAgent(), Age: Age{Status: "unknown"}}
 			if _, err := h.Ledger.Decide(r.Context(), req); err != nil {
 				mu.Lock()
 				first = cmp.Or(first, err)

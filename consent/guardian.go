@@ -322,14 +322,14 @@ func (g *Guardians) decide(ctx context.Context, token string, approve map[string
 	approved := false
 	for k, ok := range approve {
 		if _, asked := ask.Decisions[k]; !asked {
-			return nil, garde.Errorf(garde.EInvalid, "purpose %q was not asked for", truncate(k, 40))
+			return nil, garde.Errorf(garde.EInvalid, "purpose %q was not asked for", garde.Truncate(k, 40))
 		}
 		approved = approved || ok
 	}
 	switch guardianAge.Status {
 	case "adult", "minor", "unknown", "":
 	default:
-		return nil, garde.Errorf(garde.EInvalid, "guardian age status %q: want adult, minor or unknown", truncate(guardianAge.Status, 20))
+		return nil, garde.Errorf(garde.EInvalid, "guardian age status %q: want adult, minor or unknown", garde.Truncate(guardianAge.Status, 20))
 	}
 	if approved && guardianAge.Status != "adult" {
 		return nil, garde.Errorf(garde.EForbidden, "only an adult parent or guardian can consent for a minor")

@@ -102,7 +102,7 @@ func (g *Guardians) answer(w http.ResponseWriter, r *http.Request) {
 		g.errorPage(w, r, garde.Errorf(garde.EInvalid, "the form has no answer"), "")
 		return
 	}
-	res, err := g.decide(r.Context(), r.PathValue("token"), approve, age, clientIP(r), r.UserAgent())
+	res, err := g.decide(r.Context(), r.PathValue("token"), approve, age, api.RemoteHost(r), r.UserAgent())
 	if err != nil {
 		g.errorPage(w, r, err, "")
 		return

@@ -212,7 +212,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) request(r *http.Request, c Caller, b *PostBody) (*Request, error) {
 	req := &Request{
 		Decisions: map[string]Decision{}, Explicit: b.Explicit, Source: b.Source, Notice: b.Notice,
-		Country: b.Country, Region: b.Region, Age: b.Age, UserAgent: r.UserAgent(), IP: clientIP(r),
+		Country: b.Country, Region: b.Region, Age: b.Age, UserAgent: r.UserAgent(), IP: api.RemoteHost(r),
 		Signals: Signals{TCString: b.TCString, GPPString: b.GPPString, GPC: r.Header.Get("Sec-GPC") == "1"},
 	}
 	switch {
@@ -234,7 +234,7 @@ func (h *Handler) request(r *http.Request, c Caller, b *PostBody) (*Request, err
 		}
 		if b.Subject != "" {
 			if !b.Subject.Valid() {
-				return nil, garde.Errorf(garde.EInvalid, "subject %q is not a subject id", truncate(string(b.Subject), 40))
+				return nil, garde.Errorf(garde.EInvalid, "subject %q is not a subject id", garde.Truncate(string(b.Subject), 40))
 			}
 			req.IDs = []collect.Identity{{Kind: subjectKind, Hash: []byte(b.Subject)}}
 		} else {
@@ -280,14 +280,6 @@ func merge(into, from map[string]Decision) {
 	}
 }
 
-func clientIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
-}
-
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 	c, err := h.caller(r, "")
 	if err != nil {
@@ -313,7 +305,7 @@ func (h *Handler) find(ctx context.Context, c Caller, who Who, subject garde.Sub
 			return "", garde.Errorf(garde.EForbidden, "a write key names people by userId or anonymousId only")
 		}
 		if !subject.Valid() {
-			return "", garde.Errorf(garde.EInvalid, "subject %q is not a subject id", truncate(string(subject), 40))
+			return "", garde.Errorf(garde.EInvalid, "subject %q is not a subject id", garde.Truncate(string(subject), 40))
 		}
 		return h.Ledger.Canonical(ctx, []collect.Identity{{Kind: subjectKind, Hash: []byte(subject)}}, c.Operator != "")
 	}

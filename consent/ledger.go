@@ -106,7 +106,7 @@ func (l *Ledger) Check(req *Request) error {
 		return garde.Errorf(garde.EInvalid, "no decision given")
 	}
 	if !slices.Contains(Sources, req.Source) {
-		return garde.Errorf(garde.EInvalid, "source %q: want one of %s", truncate(req.Source, 20), strings.Join(Sources, ", "))
+		return garde.Errorf(garde.EInvalid, "source %q: want one of %s", garde.Truncate(req.Source, 20), strings.Join(Sources, ", "))
 	}
 	for key, d := range req.Decisions {
 		if key == AllPurposes {
@@ -117,7 +117,7 @@ func (l *Ledger) Check(req *Request) error {
 		}
 		p := l.Inventory.Purpose(key)
 		if p == nil {
-			return garde.Errorf(garde.EInvalid, "unknown purpose %q", truncate(key, 40))
+			return garde.Errorf(garde.EInvalid, "unknown purpose %q", garde.Truncate(key, 40))
 		}
 		if err := decisionFits(p, d); err != nil {
 			return err
@@ -126,7 +126,7 @@ func (l *Ledger) Check(req *Request) error {
 	switch req.Age.Status {
 	case "", "adult", "minor", "unknown":
 	default:
-		return garde.Errorf(garde.EInvalid, "age status %q: want adult, minor or unknown", truncate(req.Age.Status, 20))
+		return garde.Errorf(garde.EInvalid, "age status %q: want adult, minor or unknown", garde.Truncate(req.Age.Status, 20))
 	}
 	if req.Age.Years < 0 || req.Age.Years > 130 {
 		return garde.Errorf(garde.EInvalid, "age %d is not plausible", req.Age.Years)
@@ -152,7 +152,7 @@ func decisionFits(p *inventory.Purpose, d Decision) error {
 	case Expired, Restricted, Lifted:
 		return garde.Errorf(garde.EInvalid, "decision %s is recorded by Garde itself", d)
 	default:
-		return garde.Errorf(garde.EInvalid, "decision %q: want given, refused, withdrawn, objected or opted_out", truncate(string(d), 20))
+		return garde.Errorf(garde.EInvalid, "decision %q: want given, refused, withdrawn, objected or opted_out", garde.Truncate(string(d), 20))
 	}
 	return nil
 }
@@ -327,13 +327,6 @@ func VerifyChain(ctx context.Context, st Store) (int, *Break, error) {
 		return nil
 	})
 	return n, brk, err
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }
 
 // Subjects finds people without creating them.

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/garde-privacy/garde"
 )
 
 // Banner configures the consent banner that /consent.js shows on the
@@ -152,7 +154,7 @@ func (d *decoder) bannerSection(inv *Inventory, top object) {
 		d.errorf(o.at("close_means"), join(o.path, "close_means"), "banner-close-dismisses",
 			"closing the banner only dismisses it, so it comes back on every page: closing must record a refusal (EDPB Guidelines 03/2022: overloading, continuous prompting)")
 	default:
-		d.errorf(o.at("close_means"), join(o.path, "close_means"), "invalid-value", "close_means %q: want refuse or dismiss", truncate(s, 40))
+		d.errorf(o.at("close_means"), join(o.path, "close_means"), "invalid-value", "close_means %q: want refuse or dismiss", garde.Truncate(s, 40))
 	}
 	b.ConsentWall = o.boolean("consent_wall", false)
 	if b.ConsentWall {
@@ -176,7 +178,7 @@ func (d *decoder) bannerPurposes(inv *Inventory, items []*yaml.Node, path string
 		p := inv.purposes[n.Value]
 		switch {
 		case p == nil:
-			d.errorf(n, at, "unknown-purpose", "purpose %q is not declared under purposes", truncate(n.Value, 80))
+			d.errorf(n, at, "unknown-purpose", "purpose %q is not declared under purposes", garde.Truncate(n.Value, 80))
 			continue
 		case within == nil && p.LegalBasis != Consent:
 			d.errorf(n, at, "banner-purpose-basis",
@@ -224,7 +226,7 @@ func (d *decoder) bannerButtons(b *Banner, o object) {
 				continue
 			}
 			if !colourRE.MatchString(s) {
-				d.errorf(x.at(c.key), join(path, c.key), "invalid-value", "%s %q: want a colour such as #1d4ed8", c.key, truncate(s, 40))
+				d.errorf(x.at(c.key), join(path, c.key), "invalid-value", "%s %q: want a colour such as #1d4ed8", c.key, garde.Truncate(s, 40))
 				continue
 			}
 			*c.v = normColour(s)
@@ -249,7 +251,7 @@ func (d *decoder) bannerButtons(b *Banner, o object) {
 		a, r := utf8.RuneCountInString(l.accept), utf8.RuneCountInString(l.refuse)
 		if a > 2*r || r > 2*a {
 			d.errorf(at, bo.path, "banner-unequal-labels",
-				"the %s labels %q and %q are of very different lengths: the choices must weigh the same (EDPB Guidelines 03/2022: stirring)", l.lang, truncate(l.accept, 40), truncate(l.refuse, 40))
+				"the %s labels %q and %q are of very different lengths: the choices must weigh the same (EDPB Guidelines 03/2022: stirring)", l.lang, garde.Truncate(l.accept, 40), garde.Truncate(l.refuse, 40))
 		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/garde-privacy/garde"
 )
 
 // ConsentRules are the inventory's consent settings: how long a choice
@@ -138,7 +140,7 @@ func (d *decoder) ageTable(o object, key string, into map[string]int) {
 	t := object{d: d, node: n, path: join(o.path, key), vals: map[string]entry{}}
 	for _, e := range entries {
 		if !countryRE.MatchString(e.key) {
-			d.errorf(e.keyNode, join(t.path, e.key), "invalid-value", "country %q: want an ISO 3166-1 alpha-2 code such as FR", truncate(e.key, 20))
+			d.errorf(e.keyNode, join(t.path, e.key), "invalid-value", "country %q: want an ISO 3166-1 alpha-2 code such as FR", garde.Truncate(e.key, 20))
 			continue
 		}
 		t.vals[e.key] = e

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/garde-privacy/garde"
 )
 
 // maxVisits bounds the YAML nodes the decoder looks at, aliases expanded, so
@@ -103,16 +105,9 @@ func kindName(n *yaml.Node) string {
 		default:
 			kind = "a text"
 		}
-		return kind + " (" + strconv.Quote(truncate(n.Value, 40)) + ")"
+		return kind + " (" + strconv.Quote(garde.Truncate(n.Value, 40)) + ")"
 	}
 	return "something else"
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // join appends a map key to a dotted path.
@@ -170,7 +165,7 @@ func (d *decoder) mapping(n *yaml.Node, path string) (*yaml.Node, []entry) {
 			continue
 		}
 		if first := seen[k.Value]; first != nil {
-			d.errorf(k, join(path, k.Value), "duplicate-key", "key %q already given on line %d", truncate(k.Value, 80), first.Line)
+			d.errorf(k, join(path, k.Value), "duplicate-key", "key %q already given on line %d", garde.Truncate(k.Value, 80), first.Line)
 			continue
 		}
 		seen[k.Value] = k
@@ -206,7 +201,7 @@ func (d *decoder) object(n *yaml.Node, path string, allowed ...string) object {
 			if e.key == "<<" {
 				hint = "merge keys are not supported"
 			}
-			d.errorf(e.keyNode, join(path, e.key), "unknown-key", "unknown key %q: %s", truncate(e.key, 80), hint)
+			d.errorf(e.keyNode, join(path, e.key), "unknown-key", "unknown key %q: %s", garde.Truncate(e.key, 80), hint)
 			continue
 		}
 		o.vals[e.key] = e

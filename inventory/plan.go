@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/garde-privacy/garde"
 )
 
 // maxNameLen bounds event, property, trait and context names.
@@ -72,7 +74,7 @@ func (d *decoder) name(s string, at *yaml.Node, path, what string) bool {
 	case len(s) > maxNameLen:
 		d.errorf(at, path, "key-syntax", "%s name longer than %d bytes", what, maxNameLen)
 	case !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) >= 0:
-		d.errorf(at, path, "key-syntax", "%s name %q has characters that cannot be printed", what, truncate(s, 80))
+		d.errorf(at, path, "key-syntax", "%s name %q has characters that cannot be printed", what, garde.Truncate(s, 80))
 	default:
 		return true
 	}
@@ -89,7 +91,7 @@ func (d *decoder) contextPath(s string, at *yaml.Node, path string) bool {
 	parts := strings.Split(s, ".")
 	for _, part := range parts {
 		if part == "" || strings.ContainsAny(part, " \t") {
-			d.errorf(at, path, "key-syntax", "context path %q: want dot-separated names such as page.url", truncate(s, 80))
+			d.errorf(at, path, "key-syntax", "context path %q: want dot-separated names such as page.url", garde.Truncate(s, 80))
 			return false
 		}
 	}
@@ -127,7 +129,7 @@ func (d *decoder) field(inv *Inventory, e entry, path string, inherit PurposeSet
 	if key := o.str("category", true); key != "" {
 		f.Category = inv.categories[key]
 		if f.Category == nil {
-			d.errorf(o.at("category"), join(path, "category"), "unknown-category", "category %q is not declared in categories", truncate(key, 80))
+			d.errorf(o.at("category"), join(path, "category"), "unknown-category", "category %q is not declared in categories", garde.Truncate(key, 80))
 		}
 	}
 	var listed int
@@ -138,7 +140,7 @@ func (d *decoder) field(inv *Inventory, e entry, path string, inherit PurposeSet
 	if t := o.str("type", false); t != "" {
 		f.Type = FieldType(t)
 		if !f.Type.valid() {
-			d.errorf(o.at("type"), join(path, "type"), "invalid-value", "type %q: want any, string, number, integer, boolean, object or array", truncate(t, 40))
+			d.errorf(o.at("type"), join(path, "type"), "invalid-value", "type %q: want any, string, number, integer, boolean, object or array", garde.Truncate(t, 40))
 			f.Type = TypeAny
 		}
 	}
@@ -154,7 +156,7 @@ func (d *decoder) purposeRefs(inv *Inventory, o object) (PurposeSet, int) {
 	for i, k := range keys {
 		p := inv.purposes[k]
 		if p == nil {
-			d.errorf(nodes[i], join(o.path, "purposes"), "unknown-purpose", "purpose %q is not declared in purposes", truncate(k, 80))
+			d.errorf(nodes[i], join(o.path, "purposes"), "unknown-purpose", "purpose %q is not declared in purposes", garde.Truncate(k, 80))
 			continue
 		}
 		s = s.With(p.Index)

@@ -1,6 +1,10 @@
 package inventory
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/garde-privacy/garde"
+)
 
 // Role is what an operator may do: the purposes it may read personal data
 // for (and through them the data categories those purposes use), and
@@ -75,7 +79,7 @@ func (d *decoder) roleList(inv *Inventory, top object) {
 			continue
 		}
 		if !purposeKeyRE.MatchString(key) {
-			d.errorf(o.at("key"), path, "key-syntax", "role key %q: want lower-case letters, digits and _", truncate(key, 40))
+			d.errorf(o.at("key"), path, "key-syntax", "role key %q: want lower-case letters, digits and _", garde.Truncate(key, 40))
 			continue
 		}
 		if inv.Role(key) != nil {
@@ -87,7 +91,7 @@ func (d *decoder) roleList(inv *Inventory, top object) {
 		for j, k := range keys {
 			p := inv.purposes[k]
 			if p == nil {
-				d.errorf(nodes[j], item(join(path, "purposes"), "", j), "unknown-purpose", "unknown purpose %q", truncate(k, 40))
+				d.errorf(nodes[j], item(join(path, "purposes"), "", j), "unknown-purpose", "unknown purpose %q", garde.Truncate(k, 40))
 				continue
 			}
 			r.Purposes = r.Purposes.With(p.Index)

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/garde-privacy/garde"
 )
 
 var (
@@ -71,7 +73,7 @@ func (d *decoder) organisation(inv *Inventory, top object) {
 	if c := o.str("country", true); c != "" {
 		inv.Organisation.Country = c
 		if !countryRE.MatchString(c) {
-			d.errorf(o.at("country"), "organisation.country", "invalid-value", "country %q: want an ISO 3166-1 alpha-2 code such as FR", truncate(c, 20))
+			d.errorf(o.at("country"), "organisation.country", "invalid-value", "country %q: want an ISO 3166-1 alpha-2 code such as FR", garde.Truncate(c, 20))
 		}
 	}
 	dpo := d.object(o.get("dpo", false), "organisation.dpo", "name", "email")
@@ -102,7 +104,7 @@ func (d *decoder) itemKey(n *yaml.Node) string {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if k, v := n.Content[i], n.Content[i+1]; k.Kind == yaml.ScalarNode && k.Value == "key" {
 			if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
-				return truncate(v.Value, 80)
+				return garde.Truncate(v.Value, 80)
 			}
 			return ""
 		}
@@ -120,7 +122,7 @@ func (d *decoder) categoryList(inv *Inventory, top object) {
 			continue
 		}
 		if !categoryKeyRE.MatchString(key) {
-			d.errorf(o.at("key"), path, "key-syntax", "category key %q: want dotted lower-case words such as user.contact.email", truncate(key, 80))
+			d.errorf(o.at("key"), path, "key-syntax", "category key %q: want dotted lower-case words such as user.contact.email", garde.Truncate(key, 80))
 		}
 		if inv.categories[key] != nil {
 			d.errorf(o.at("key"), path, "duplicate-category", "category %s is declared twice", key)
@@ -136,7 +138,7 @@ func (d *decoder) categoryList(inv *Inventory, top object) {
 				d.errorf(o.at("personal"), join(path, "personal"), "sensitive-not-personal", "a %s category is personal data: remove personal: false", c.Sensitivity)
 			}
 		default:
-			d.errorf(o.at("sensitivity"), join(path, "sensitivity"), "invalid-value", "sensitivity %q: want ordinary, special, child, precise_location or financial", truncate(string(c.Sensitivity), 40))
+			d.errorf(o.at("sensitivity"), join(path, "sensitivity"), "invalid-value", "sensitivity %q: want ordinary, special, child, precise_location or financial", garde.Truncate(string(c.Sensitivity), 40))
 		}
 		inv.categories[key] = c
 		inv.Categories = append(inv.Categories, c)
@@ -155,7 +157,7 @@ func (d *decoder) purposeList(inv *Inventory, top object) {
 			continue
 		}
 		if !purposeKeyRE.MatchString(key) {
-			d.errorf(o.at("key"), path, "key-syntax", "purpose key %q: want lower-case letters, digits and _ such as email_marketing", truncate(key, 80))
+			d.errorf(o.at("key"), path, "key-syntax", "purpose key %q: want lower-case letters, digits and _ such as email_marketing", garde.Truncate(key, 80))
 		}
 		if inv.purposes[key] != nil {
 			d.errorf(o.at("key"), path, "duplicate-purpose", "purpose %s is declared twice", key)
@@ -175,7 +177,7 @@ func (d *decoder) purposeList(inv *Inventory, top object) {
 		case "", Consent, Contract, LegalObligation, VitalInterests, PublicTask, LegitimateInterests:
 		default:
 			d.errorf(o.at("legal_basis"), join(path, "legal_basis"), "invalid-value",
-				"legal basis %q: want consent, contract, legal_obligation, vital_interests, public_task or legitimate_interests", truncate(string(p.LegalBasis), 40))
+				"legal basis %q: want consent, contract, legal_obligation, vital_interests, public_task or legitimate_interests", garde.Truncate(string(p.LegalBasis), 40))
 		}
 		if p.Index == MaxPurposes {
 			d.errorf(o.node, path, "too-many-purposes", "more than %d purposes: a purpose set holds at most %d", MaxPurposes, MaxPurposes)
@@ -210,13 +212,13 @@ func (d *decoder) retention(n *yaml.Node, path string) Retention {
 	if s := o.str("from", false); s != "" {
 		r.From = s
 		if s != FromCollection && s != FromLastContact && s != FromContractEnd {
-			d.errorf(o.at("from"), join(path, "from"), "invalid-value", "from %q: want collection, last_contact or contract_end", truncate(s, 40))
+			d.errorf(o.at("from"), join(path, "from"), "invalid-value", "from %q: want collection, last_contact or contract_end", garde.Truncate(s, 40))
 		}
 	}
 	if s := o.str("then", false); s != "" {
 		r.Then = s
 		if s != ThenDelete && s != ThenAnonymise {
-			d.errorf(o.at("then"), join(path, "then"), "invalid-value", "then %q: want delete or anonymise", truncate(s, 40))
+			d.errorf(o.at("then"), join(path, "then"), "invalid-value", "then %q: want delete or anonymise", garde.Truncate(s, 40))
 		}
 	}
 	return r
@@ -234,7 +236,7 @@ func (d *decoder) sourceList(inv *Inventory, top object) {
 			continue
 		}
 		if !purposeKeyRE.MatchString(key) {
-			d.errorf(o.at("key"), path, "key-syntax", "source key %q: want lower-case letters, digits and _ such as web", truncate(key, 80))
+			d.errorf(o.at("key"), path, "key-syntax", "source key %q: want lower-case letters, digits and _ such as web", garde.Truncate(key, 80))
 			continue
 		}
 		if keys[key] {
@@ -244,7 +246,7 @@ func (d *decoder) sourceList(inv *Inventory, top object) {
 		keys[key] = true
 		s := &Source{Key: key, Channel: Channel(o.str("channel", true)), WriteKey: o.str("write_key", true)}
 		if s.Channel != "" && !slices.Contains(Channels(), s.Channel) {
-			d.errorf(o.at("channel"), join(path, "channel"), "invalid-value", "channel %q: want one of %s", truncate(string(s.Channel), 40), strings.Join(channelNames(), ", "))
+			d.errorf(o.at("channel"), join(path, "channel"), "invalid-value", "channel %q: want one of %s", garde.Truncate(string(s.Channel), 40), strings.Join(channelNames(), ", "))
 		}
 		d.writeKey(inv, s, o.at("write_key"), join(path, "write_key"))
 		origins, nodes := o.strs("origins")
@@ -292,7 +294,7 @@ func checkOrigin(s string) error {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
 		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.Opaque != "" || u.ForceQuery ||
 		s != strings.ToLower(u.Scheme)+"://"+strings.ToLower(u.Host) {
-		return fmt.Errorf("origin %q: want scheme://host[:port] in lower case, such as https://shop.example", truncate(s, 80))
+		return fmt.Errorf("origin %q: want scheme://host[:port] in lower case, such as https://shop.example", garde.Truncate(s, 80))
 	}
 	return nil
 }

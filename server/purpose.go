@@ -50,7 +50,7 @@ func (s *Server) readScope(r *http.Request) (*scope, error) {
 	for key := range strings.SplitSeq(named, ",") {
 		p := s.Inventory.Purpose(strings.TrimSpace(key))
 		if p == nil {
-			return nil, garde.Errorf(garde.EForbidden, "unknown purpose %q", truncate(key, 40))
+			return nil, garde.Errorf(garde.EForbidden, "unknown purpose %q", garde.Truncate(key, 40))
 		}
 		if !role.Purposes.Has(p.Index) {
 			return nil, garde.Errorf(garde.EForbidden, "role %s may not read personal data for purpose %s", role.Key, p.Key)
@@ -65,13 +65,6 @@ func (s *Server) readScope(r *http.Request) (*scope, error) {
 		sc.categories[c] = true
 	}
 	return sc, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }
 
 // narrow keeps, of a profile read back, only what the allowed purposes
@@ -141,7 +134,7 @@ func (s *Server) audit(ctx context.Context, r *http.Request, sc *scope, subject 
 	if s.Audit == nil {
 		return nil
 	}
-	e := audit.Entry{Action: audit.ActionSubjectRead, RequestID: api.RequestID(ctx), Source: sourceAddr(r), Outcome: audit.OutcomeOK, Categories: categories}
+	e := audit.Entry{Action: audit.ActionSubjectRead, RequestID: api.RequestID(ctx), Source: api.RemoteHost(r), Outcome: audit.OutcomeOK, Categories: categories}
 	if sc != nil {
 		keys := s.Inventory.PurposeKeys(sc.purposes)
 		e.Actor, e.Role, e.Purpose = "apikey:"+sc.key.ID, sc.role.Key, keys[0]
@@ -162,12 +155,4 @@ func (s *Server) audit(ctx context.Context, r *http.Request, sc *scope, subject 
 		e.Detail["code"] = garde.ErrorCode(refused)
 	}
 	return s.Audit(ctx, e)
-}
-
-func sourceAddr(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
 }

@@ -48,7 +48,7 @@ func (s *Server) postTraining(w http.ResponseWriter, r *http.Request) {
 	k, _ := r.Context().Value(operatorKey{}).(*access.APIKey)
 	if s.Audit != nil {
 		if err := s.Audit(r.Context(), audit.Entry{Actor: "apikey:" + k.ID, Role: k.Role, Action: "training.record",
-			RequestID: api.RequestID(r.Context()), Source: sourceAddr(r), Outcome: audit.OutcomeOK,
+			RequestID: api.RequestID(r.Context()), Source: api.RemoteHost(r), Outcome: audit.OutcomeOK,
 			Detail: map[string]string{"operator": t.OperatorID, "course": t.Course}}); err != nil {
 			api.Error(w, r, s.Log, err)
 			return

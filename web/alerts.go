@@ -77,7 +77,7 @@ func (c *Console) ackAlert(w http.ResponseWriter, r *http.Request) {
 	}
 	v := viewerOf(r)
 	complete := func(ctx context.Context, e audit.Entry) error {
-		e.Role, e.Source, e.RequestID = v.op.Role, remoteHost(r), api.RequestID(r.Context())
+		e.Role, e.Source, e.RequestID = v.op.Role, api.RemoteHost(r), api.RequestID(r.Context())
 		return c.Record(ctx, e)
 	}
 	if err := c.Alerts.Acknowledge(r.Context(), id, "operator:"+v.op.ID, r.PostFormValue("comment"), complete); err != nil {

@@ -61,7 +61,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		if code := garde.ErrorCode(err); code == garde.EUnauthorized || code == garde.ETooMany {
 			// every refused sign-in is audited (who tried is unknown: the
 			// address is the source), so that repeated refusals raise an alert
-			failed := audit.Entry{Actor: "anonymous", Action: ActionLogin, Source: remoteHost(r), Outcome: audit.OutcomeRefused,
+			failed := audit.Entry{Actor: "anonymous", Action: ActionLogin, Source: api.RemoteHost(r), Outcome: audit.OutcomeRefused,
 				RequestID: api.RequestID(r.Context()), Detail: map[string]string{"code": code}}
 			if aerr := c.Record(r.Context(), failed); aerr != nil {
 				c.Log.Error("console: audit refused sign-in", "err", aerr)
@@ -86,7 +86,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/enrol", http.StatusSeeOther)
 		return
 	}
-	e := audit.Entry{Actor: "operator:" + s.OperatorID, Action: ActionLogin, Source: remoteHost(r),
+	e := audit.Entry{Actor: "operator:" + s.OperatorID, Action: ActionLogin, Source: api.RemoteHost(r),
 		RequestID: api.RequestID(r.Context()), Detail: map[string]string{"session": s.ID}}
 	if op, _, err := c.Auth.Authenticate(r.Context(), s.Token); err == nil {
 		e.Role = op.Role

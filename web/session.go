@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -197,7 +196,7 @@ func (c *Console) checkPreSession(r *http.Request) bool {
 // actor, role, source address and request id are filled in.
 func (c *Console) record(r *http.Request, action, outcome string, detail map[string]string) error {
 	e := audit.Entry{Action: action, Outcome: outcome, Detail: detail,
-		Source: remoteHost(r), RequestID: api.RequestID(r.Context())}
+		Source: api.RemoteHost(r), RequestID: api.RequestID(r.Context())}
 	if v := viewerOf(r); v != nil {
 		e.Actor, e.Role = "operator:"+v.op.ID, v.op.Role
 	}
@@ -215,13 +214,6 @@ func (c *Console) Record(ctx context.Context, e audit.Entry) error {
 		e.Outcome = audit.OutcomeOK
 	}
 	return c.AppendAudit(ctx, e)
-}
-
-func remoteHost(r *http.Request) string {
-	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return h
-	}
-	return ""
 }
 
 // maxForm bounds a console form's body.

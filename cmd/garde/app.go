@@ -372,8 +372,8 @@ func (m *Main) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// every runs job now and then every period until Close, logging what it
-// did (counts only).
+// every runs job a minute after start (or after period, if shorter), then every
+// period until Close, logging what it did (counts only).
 func (m *Main) every(period time.Duration, name string, job func(context.Context) (int, error)) {
 	if m.stopJobs == nil {
 		m.jobsCtx, m.stopJobs = context.WithCancel(context.Background())
@@ -381,6 +381,13 @@ func (m *Main) every(period time.Duration, name string, job func(context.Context
 	m.jobs.Add(1)
 	go func() {
 		defer m.jobs.Done()
+		// not at start-up: a scan of the whole database should not compete
+		// with the first requests (nor race a test's own calls)
+		select {
+		case <-m.jobsCtx.Done():
+			return
+		case <-time.After(min(period, time.Minute)):
+		}
 		t := time.NewTicker(period)
 		defer t.Stop()
 		for {

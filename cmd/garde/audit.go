@@ -174,16 +174,8 @@ func (a *auditSigner) load() error {
 		if a.keys, a.err = store.OpenSQLite(a.ctx, filepath.Join(a.dir, keysFile), "keys"); a.err != nil {
 			return
 		}
-		ks := store.NewKeys(a.keys)
 		var v *vault.Vault
-		if k, ok, err := vault.MasterKeyFromEnv(); err != nil {
-			a.err = err
-			return
-		} else if ok {
-			v, a.err = vault.Open(a.ctx, k, ks, vault.Options{})
-		} else {
-			v, a.err = vault.OpenKeyFile(a.ctx, ks, filepath.Join(a.dir, masterKeyFile), vault.Options{})
-		}
+		v, a.err = openVault(a.ctx, a.keys, a.dir)
 		if a.err == nil {
 			a.s, a.err = v.Signer(a.ctx, vault.UseAudit)
 		}
