@@ -70,7 +70,8 @@ func (r *resolver) state(ctx context.Context, s garde.SubjectID) (subjectState, 
 		st, ok := r.cache.subjects.Get(s)
 		if !ok {
 			canonical, identified, err := r.tx.FindSubject(ctx, s)
-			if err != nil {
+			if err != nil || canonical == "" {
+				// "": erased since an identity was cached for it
 				return subjectState{}, err
 			}
 			st = subjectState{canonical: canonical, identified: identified}
@@ -113,6 +114,10 @@ func (r *resolver) resolve(ctx context.Context, rec *Record) (garde.SubjectID, e
 		}
 		if st, err = r.state(ctx, s); err != nil {
 			return "", err
+		}
+		if st.canonical == "" {
+			r.cache.ids.Remove(idKey(id)) // the person was erased: unknown now
+			continue
 		}
 		found[i] = st.canonical
 		if subj == "" {
@@ -177,6 +182,10 @@ func (r *resolver) resolve(ctx context.Context, rec *Record) (garde.SubjectID, e
 		st, err := r.state(ctx, other)
 		if err != nil {
 			return "", err
+		}
+		if st.canonical == "" {
+			r.cache.ids.Remove(idKey(id))
+			continue
 		}
 		if st.canonical != subj {
 			if err := r.merge(ctx, st.canonical, subj); err != nil {

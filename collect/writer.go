@@ -38,7 +38,8 @@ type Tx interface {
 	// FindIdentity returns the subject an identity belongs to, or "".
 	FindIdentity(ctx context.Context, kind string, hash []byte) (garde.SubjectID, error)
 	// FindSubject returns the subject's canonical id (itself unless merged)
-	// and whether it is identified (has a userId).
+	// and whether it is identified (has a userId); "" when there is no
+	// such subject (erased).
 	FindSubject(ctx context.Context, id garde.SubjectID) (canonical garde.SubjectID, identified bool, err error)
 	CreateSubject(ctx context.Context, id garde.SubjectID, identified bool, now time.Time) error
 	CreateIdentity(ctx context.Context, kind string, hash []byte, s garde.SubjectID, now time.Time) error
@@ -117,7 +118,9 @@ type submission struct {
 	local *Tally
 	job   Job
 	after func()
-	err   chan error
+	// exclusive runs alone between two group commits (Exclusive)
+	exclusive func(context.Context) ([]garde.SubjectID, error)
+	err       chan error
 }
 
 // Job is work that other capabilities (the consent ledger) do inside a group
@@ -228,6 +231,43 @@ func (w *Writer) Do(ctx context.Context, job Job) error {
 	return <-s.err
 }
 
+// Exclusive runs fn in the writer goroutine between two group commits,
+// with no transaction open and no event being written meanwhile, and then
+// forgets everything the writer remembers of the subjects fn returns. It
+// is how erasure runs beside collection: the person's rows and key go in
+// fn, and no event of a group already resolved against the cache can land
+// under their old subject id afterwards. fn must be short: collection
+// waits for it.
+func (w *Writer) Exclusive(ctx context.Context, fn func(context.Context) (forget []garde.SubjectID, err error)) error {
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return garde.Errorf(garde.EUnavailable, "shutting down")
+	}
+	if w.pending.Add(1) > int64(w.opts.MaxPending) {
+		w.pending.Add(-1)
+		w.mu.RUnlock()
+		return garde.Errorf(garde.ETooMany, "the writer is saturated; retry later")
+	}
+	s := &submission{exclusive: fn, local: &Tally{}, err: make(chan error, 1)}
+	w.queue <- s
+	w.mu.RUnlock()
+	return <-s.err
+}
+
+// runExclusive runs one Exclusive submission.
+func (w *Writer) runExclusive(s *submission) {
+	forget, err := s.exclusive(context.Background())
+	for _, id := range forget {
+		w.ids.subjects.Remove(id)
+		w.touched.Remove(id)
+	}
+	// identities cached for a forgotten subject are found out when next
+	// met: the subject is gone from the store (resolver.state)
+	w.pending.Add(-1)
+	s.err <- err
+}
+
 // Close stops taking submissions, writes everything already submitted, and
 // returns when the writer goroutine has ended.
 func (w *Writer) Close() {
@@ -243,7 +283,20 @@ func (w *Writer) Close() {
 func (w *Writer) run() {
 	defer close(w.done)
 	group := make([]*submission, 0, 64)
-	for first := range w.queue {
+	var held *submission // an Exclusive met while filling a group: it runs next
+	for {
+		first := held
+		held = nil
+		if first == nil {
+			var ok bool
+			if first, ok = <-w.queue; !ok {
+				return
+			}
+		}
+		if first.exclusive != nil {
+			w.runExclusive(first)
+			continue
+		}
 		group = append(group[:0], first)
 		n := first.size()
 	fill:
@@ -251,6 +304,10 @@ func (w *Writer) run() {
 			select {
 			case s, ok := <-w.queue:
 				if !ok {
+					break fill
+				}
+				if s.exclusive != nil {
+					held = s
 					break fill
 				}
 				group = append(group, s)

@@ -165,10 +165,12 @@ func (s *Service) find(ctx context.Context, f Filter) ([]Request, error) {
 }
 
 // Verify records that the requester is subject (verified by code, signed
-// token or an operator's evidence). Where the jurisdiction's clock waits
-// for the identity, the deadlines are counted again from now.
+// token or an operator's evidence); subject "" records a requester who
+// proved their address but whom Garde does not know (the answer is then
+// that nothing is held). Where the jurisdiction's clock waits for the
+// identity, the deadlines are counted again from now.
 func (s *Service) Verify(ctx context.Context, id string, subject garde.SubjectID) (Request, error) {
-	if !subject.Valid() {
+	if subject != "" && !subject.Valid() {
 		return Request{}, garde.Errorf(garde.EInvalid, "malformed subject id")
 	}
 	return s.step(ctx, id, func(r *Request, now time.Time) error {

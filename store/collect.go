@@ -130,6 +130,9 @@ func (t *collectTx) FindSubject(ctx context.Context, id garde.SubjectID) (garde.
 	var canonical string
 	var identified bool
 	err := t.stmt(ctx, qFindSubject).QueryRowContext(ctx, string(id)).Scan(&canonical, &identified)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
 	return garde.SubjectID(canonical), identified, err
 }
 

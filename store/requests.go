@@ -258,3 +258,27 @@ func fromOptionalNS(v sql.NullInt64) time.Time {
 	}
 	return nsTime(v.Int64)
 }
+
+// SetRequestOutcome implements rights.OutcomeStore: it keeps (or replaces)
+// the sealed outcome of a request; ENotFound if there is no such request.
+func (s *Requests) SetRequestOutcome(ctx context.Context, id string, sealed []byte) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO request_outcomes (request_id, sealed) VALUES (?, ?)
+			ON CONFLICT (request_id) DO UPDATE SET sealed = excluded.sealed`, id, sealed)
+		return err
+	})
+	if err != nil && strings.Contains(err.Error(), "FOREIGN KEY") {
+		return garde.Errorf(garde.ENotFound, "no such request")
+	}
+	return err
+}
+
+// FindRequestOutcome implements rights.OutcomeStore.
+func (s *Requests) FindRequestOutcome(ctx context.Context, id string) ([]byte, error) {
+	var sealed []byte
+	err := s.db.reader.QueryRowContext(ctx, `SELECT sealed FROM request_outcomes WHERE request_id = ?`, id).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return sealed, err
+}
