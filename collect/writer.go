@@ -547,3 +547,40 @@ func (w *Writer) write(ctx context.Context, tx Tx, subj garde.SubjectID, rec *Re
 	})
 	return nil
 }
+
+// SetTrait overwrites one trait of subject s, outside any event: a
+// rectification. A personal value is sealed with the subject's key (created
+// if the subject had none). The old value's row is overwritten in place;
+// with secure_delete its bytes leave the database file, and the caller
+// checkpoints the write-ahead log.
+func (w *Writer) SetTrait(ctx context.Context, s garde.SubjectID, t Trait) error {
+	missing := false
+	err := w.Do(ctx, func(ctx context.Context, tx Tx, _ Resolve) (func(), error) {
+		canonical, _, err := tx.FindSubject(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		if canonical == "" {
+			missing = true // not an error of the group: its events stay
+			return nil, nil
+		}
+		value := t.JSON
+		if t.Personal {
+			ok, err := w.keys.HasKey(ctx, canonical)
+			if err == nil && !ok {
+				err = w.keys.CreateKeys(ctx, []garde.SubjectID{canonical})
+			}
+			if err != nil {
+				return nil, err
+			}
+			if value, err = w.keys.Seal(ctx, canonical, "traits."+t.Name, t.JSON); err != nil {
+				return nil, err
+			}
+		}
+		return nil, tx.UpsertTrait(ctx, canonical, &t, value, time.Now())
+	})
+	if err == nil && missing {
+		err = garde.Errorf(garde.ENotFound, "no such subject")
+	}
+	return err
+}

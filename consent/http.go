@@ -411,3 +411,9 @@ func (h *Handler) gpc(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=86400")
 	api.JSON(w, http.StatusOK, map[string]any{"gpc": true, "lastUpdate": h.GPCUpdated.UTC().Format("2006-01-02")})
 }
+
+// SubjectIdentity names a subject by its id in a Request's IDs: for
+// operators and the privacy centre, who know the person by id.
+func SubjectIdentity(s garde.SubjectID) collect.Identity {
+	return collect.Identity{Kind: subjectKind, Hash: []byte(s)}
+}

@@ -23,6 +23,8 @@ type JobArgs struct {
 // Outcome is what answering a request produced, for its requester: kept
 // with the request, sealed (it holds a one-time link's token).
 type Outcome struct {
+	// Lang is the language the requester asked in ("fr" or "en").
+	Lang string `json:"lang,omitempty"`
 	// Known: whether Garde held anything about the verified person.
 	Known bool `json:"known"`
 	// Download is the token of the one-time link to the copy (access and
@@ -34,6 +36,8 @@ type Outcome struct {
 	// Records: how many ledger records the request wrote (restriction,
 	// objection, opt-out, limit).
 	Records int `json:"records,omitempty"`
+	// Taken: the copy was downloaded (its link works once).
+	Taken bool `json:"taken,omitempty"`
 }
 
 // OutcomeStore keeps outcomes, sealed by the caller. Implemented by
@@ -64,8 +68,6 @@ type Fulfiller struct {
 	// Decide records ledger decisions (purpose key → decision) for the
 	// subject, on behalf of request.
 	Decide func(ctx context.Context, s garde.SubjectID, decisions map[string]string, request string) error
-	// Lang returns the requester's language ("en" when unknown).
-	Lang func(ctx context.Context, request string) string
 }
 
 // Run carries out request id. A request already answered is left alone; a
@@ -86,10 +88,15 @@ func (f *Fulfiller) Run(ctx context.Context, id, actor string) error {
 			return err
 		}
 	}
-	out, err := f.answer(ctx, r, actor)
+	prev, err := f.FindOutcome(ctx, id)
 	if err != nil {
 		return err
 	}
+	out, err := f.answer(ctx, r, actor, prev)
+	if err != nil {
+		return err
+	}
+	out.Lang = prev.Lang
 	if err := f.SaveOutcome(ctx, id, out); err != nil {
 		return err
 	}
@@ -101,7 +108,7 @@ func (f *Fulfiller) Run(ctx context.Context, id, actor string) error {
 }
 
 // answer does what the request asks.
-func (f *Fulfiller) answer(ctx context.Context, r Request, actor string) (Outcome, error) {
+func (f *Fulfiller) answer(ctx context.Context, r Request, actor string, prev Outcome) (Outcome, error) {
 	out := Outcome{Known: r.Subject != ""}
 	if !out.Known {
 		// a verified address Garde knows nothing about: the answer is
@@ -113,17 +120,16 @@ func (f *Fulfiller) answer(ctx context.Context, r Request, actor string) (Outcom
 		_, token, err := f.Erase(ctx, r.Subject, EraseOptions{Actor: actor, Reason: "request " + r.ID})
 		if garde.ErrorCode(err) == garde.ENotFound {
 			// erased by an earlier attempt whose answer was lost, or meanwhile
-			prev, perr := f.FindOutcome(ctx, r.ID)
-			return prev, perr
+			return prev, nil
 		}
 		if err != nil && token == "" {
 			return out, err
 		}
 		out.Certificate = token
 	case Access, Portability:
-		lang := "en"
-		if f.Lang != nil {
-			lang = f.Lang(ctx, r.ID)
+		lang := prev.Lang
+		if lang == "" {
+			lang = "en"
 		}
 		token, exp, err := f.Export(ctx, r, lang)
 		if err != nil {

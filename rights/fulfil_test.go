@@ -60,7 +60,6 @@ func newFulfilEnv(t *testing.T) *fulfilEnv {
 			env.decided = d
 			return nil
 		},
-		Lang: func(context.Context, string) string { return "fr" },
 	}
 	return env
 }
@@ -122,6 +121,9 @@ func TestFulfilAccessInPersonsLanguage(t *testing.T) {
 	env := newFulfilEnv(t)
 	ctx := context.Background()
 	r := env.verified(t, rights.Access, garde.NewSubjectID())
+	if err := env.f.SaveOutcome(ctx, r.ID, rights.Outcome{Lang: "fr"}); err != nil {
+		t.Fatal(err)
+	}
 	if err := env.f.Run(ctx, r.ID, "x"); err != nil {
 		t.Fatal(err)
 	}
