@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/mail"
 	"net/smtp"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -264,4 +266,34 @@ func (g *Guardians) mail(gr *GuardianRequest, addr, link string) GuardianMail {
 		b.WriteString("\n")
 	}
 	return GuardianMail{To: addr, Subject: fmt.Sprintf(t.subject, org), Text: b.String(), Lang: lang}
+}
+
+// DirNotifier drops each message into a directory as an RFC 5322 file
+// (.eml, mode 0600) instead of sending it: for a development machine or
+// the demo, where no mail server runs. The files hold the links and codes
+// people receive: keep the directory as private as the data directory.
+type DirNotifier struct {
+	Dir  string
+	From string // sender address shown in the files
+}
+
+// Notify writes m to a new file in Dir.
+func (n *DirNotifier) Notify(_ context.Context, m GuardianMail) error {
+	from, err := mail.ParseAddress(n.From)
+	if err != nil {
+		from = &mail.Address{Address: "garde@localhost"}
+	}
+	to, err := mail.ParseAddress(m.To)
+	if err != nil {
+		return errors.New("mail drop: recipient address is not valid")
+	}
+	if err := os.MkdirAll(n.Dir, 0o700); err != nil {
+		return fmt.Errorf("mail drop: %w", err)
+	}
+	now := time.Now()
+	name := filepath.Join(n.Dir, now.UTC().Format("20060102T150405.000000000Z")+"-"+garde.RandomID()[:8]+".eml")
+	if err := os.WriteFile(name, message(from, to, m, now), 0o600); err != nil {
+		return fmt.Errorf("mail drop: %w", err)
+	}
+	return nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/garde-privacy/garde/consent/banner"
 	"github.com/garde-privacy/garde/inventory"
 	"github.com/garde-privacy/garde/profile"
+	"github.com/garde-privacy/garde/rights"
 	"github.com/garde-privacy/garde/store"
 	"github.com/garde-privacy/garde/web"
 )
@@ -47,6 +48,10 @@ type Server struct {
 	Gate func(s garde.SubjectID, purposes inventory.PurposeSet) inventory.PurposeSet
 	// Audit appends an audit entry in its own transaction.
 	Audit func(ctx context.Context, e audit.Entry) error
+	// Requests runs data-subject requests (nil: no request routes);
+	// Enqueue queues the durable job that answers a verified one.
+	Requests *rights.Service
+	Enqueue  func(ctx context.Context, args rights.JobArgs) error
 	// Ready reports whether the server can take traffic (nil: ready).
 	Ready func(context.Context) error
 }
@@ -159,7 +164,7 @@ func (s *Server) operatorRoutes() []Route {
 			Route{Pattern: "GET /v1/operators/{id}/training", Admin: true, handler: s.admin(s.getTraining)},
 			Route{Pattern: "POST /v1/operators/{id}/training", Admin: true, handler: s.admin(s.postTraining)})
 	}
-	return rs
+	return append(rs, s.requestRoutes()...)
 }
 
 // Routes lists every route that needs an operator's API key, including
