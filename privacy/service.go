@@ -54,7 +54,7 @@ type Service struct {
 	Rectified func(ctx context.Context, s garde.SubjectID, field, category string) error
 	// Take serves a one-time download (bundle.Downloads.Take).
 	Download func(ctx context.Context, token string) (zip []byte, requestID string, err error)
-	Clock garde.Clock
+	Clock    garde.Clock
 
 	mu sync.Mutex
 	// verified consent sessions (KindConsents, which is not a request):

@@ -30,7 +30,7 @@ import (
 	"github.com/garde-privacy/garde/inventory"
 )
 
-// TestBannerBrowser drives Debian's bChromium, headless, against the real
+// TestBannerBrowser drives Debian's chromium, headless, against the real
 // Main: a shop page on one of the web source's allowed origins
 // (https://shop.maison-lumiere.example, resolved to a local TLS server)
 // loads /consent.js from Garde, and the test checks what a person sees and
@@ -254,11 +254,11 @@ func TestBannerBrowser(t *testing.T) {
 	})
 }
 
-// bChromium finds the browser: $CHROMIUM, or Debian's bChromium. Without
+// bChromium finds the browser: $CHROMIUM, or Debian's chromium. Without
 // one the test is skipped loudly, except in CI where it fails.
 func bChromium(t *testing.T) string {
 	t.Helper()
-	for _, p := range []string{os.Getenv("CHROMIUM"), "chromium", "/usr/bin/bChromium", "chromium-browser", "google-chrome"} {
+	for _, p := range []string{os.Getenv("CHROMIUM"), "chromium", "/usr/bin/chromium", "chromium-browser", "google-chrome"} {
 		if p == "" {
 			continue
 		}
@@ -266,7 +266,7 @@ func bChromium(t *testing.T) string {
 			return path
 		}
 	}
-	msg := "BROWSER TEST NOT RUN: no bChromium found (apt-get install bChromium, or set CHROMIUM=/path/to/chrome)"
+	msg := "BROWSER TEST NOT RUN: no chromium found (apt-get install chromium, or set CHROMIUM=/path/to/chrome)"
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)
 	}
@@ -320,7 +320,7 @@ func bProxy(t *testing.T, in *instance) string {
 	return srv.URL
 }
 
-// bAllocator starts bChromium headless, resolving the shop's host to the
+// bAllocator starts chromium headless, resolving the shop's host to the
 // local TLS server and accepting its test certificate.
 func bAllocator(t *testing.T, chrome, origin string, shop *httptest.Server) context.Context {
 	t.Helper()
