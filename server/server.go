@@ -21,6 +21,7 @@ import (
 	"github.com/garde-privacy/garde/consent"
 	"github.com/garde-privacy/garde/consent/banner"
 	"github.com/garde-privacy/garde/inventory"
+	"github.com/garde-privacy/garde/privacy"
 	"github.com/garde-privacy/garde/profile"
 	"github.com/garde-privacy/garde/rights"
 	"github.com/garde-privacy/garde/store"
@@ -34,6 +35,8 @@ type Server struct {
 	Consent   *consent.Handler
 	Console   *web.Console
 	Guardians *consent.Guardians
+	// Privacy is the privacy centre (/privacy); nil: not served.
+	Privacy *privacy.Centre
 	// Auth runs operators' accounts (training records); nil: no such routes.
 	Auth     *access.Auth
 	Profiles *profile.Reader
@@ -83,6 +86,9 @@ func (s *Server) Handler() http.Handler {
 	})
 	if s.Console != nil {
 		s.Console.Register(mux)
+	}
+	if s.Privacy != nil {
+		s.Privacy.Register(mux)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		api.Error(w, r, s.Log, garde.Errorf(garde.ENotFound, "no such route"))

@@ -68,6 +68,9 @@ type Main struct {
 	Ledger     *consent.Ledger
 	AuditLog   *audit.Log
 	Retention  *retention.Clock
+	Requests   *rights.Service
+	Eraser     *rights.Eraser
+	fulfil     *rights.Fulfiller
 	auditStore *store.Audit
 	jobs       sync.WaitGroup
 	jobsCtx    context.Context
@@ -227,6 +230,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			return nil, m.AuditLog.Append(ctx, m.auditStore.CollectTx(tx), e)
 		})
 	}
+	m.Requests = rights.NewService(store.NewRequests(m.Data), m.Clock)
 	if srv.Console, err = m.console(ctx, auditSigner, srv.Audit); err != nil {
 		return err
 	}
@@ -242,6 +246,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	srv.Guardians = &consent.Guardians{Ledger: m.Ledger, Store: store.NewGuardians(m.Data), Links: links,
 		Notifier: notifier, Clock: m.Clock, BaseURL: m.PublicURL, API: srv.Consent}
+	if err := m.openRights(ctx, srv, certificates, notifier, notices); err != nil {
+		return err
+	}
 	if m.ln, err = net.Listen("tcp", m.Listen); err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Listen, err)
 	}
@@ -375,9 +382,7 @@ func (m *Main) Close(ctx context.Context) error {
 // every runs job a minute after start (or after period, if shorter), then every
 // period until Close, logging what it did (counts only).
 func (m *Main) every(period time.Duration, name string, job func(context.Context) (int, error)) {
-	if m.stopJobs == nil {
-		m.jobsCtx, m.stopJobs = context.WithCancel(context.Background())
-	}
+	m.startJobs()
 	m.jobs.Add(1)
 	go func() {
 		defer m.jobs.Done()
@@ -405,6 +410,13 @@ func (m *Main) every(period time.Duration, name string, job func(context.Context
 			}
 		}
 	}()
+}
+
+// startJobs makes the context background jobs run under; Close ends it.
+func (m *Main) startJobs() {
+	if m.stopJobs == nil {
+		m.jobsCtx, m.stopJobs = context.WithCancel(context.Background())
+	}
 }
 
 // Labels of the keys the vault derives for the console. garde init uses
@@ -437,9 +449,8 @@ func (m *Main) console(ctx context.Context, signer audit.Signer, appendAudit fun
 		detector.Webhook = &audit.Webhook{URL: m.AlertWebhook, Secret: []byte(os.Getenv("GARDE_ALERT_WEBHOOK_SECRET"))}
 	}
 	m.every(time.Minute, "insider-threat detector", func(ctx context.Context) (int, error) { return detector.Poll(ctx, m.auditStore) })
-	requests := rights.NewService(store.NewRequests(m.Data), m.Clock)
 	m.every(time.Hour, "overdue requests", func(ctx context.Context) (int, error) {
-		return overdueAlerts(ctx, requests, detector, m.Clock.Now())
+		return overdueAlerts(ctx, m.Requests, detector, m.Clock.Now())
 	})
 	return &web.Console{Inventory: m.Inventory, Auth: auth, Operators: ops, Keys: store.NewAPIKeys(m.Data),
 		Audit: m.auditStore, AuditSigner: signer, Alerts: web.DetectorAlerts(detector),

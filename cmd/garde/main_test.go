@@ -52,12 +52,15 @@ type instance struct {
 	logs  *syncBuffer
 }
 
-func start(t *testing.T, dir string, opts collect.WriterOptions) *instance {
+func start(t *testing.T, dir string, opts collect.WriterOptions, configure ...func(*Main)) *instance {
 	t.Helper()
 	logs := &syncBuffer{}
 	m := &Main{
 		DataDir: dir, Listen: "127.0.0.1:0", Writer: opts,
 		Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	for _, c := range configure {
+		c(m)
 	}
 	if err := m.Open(context.Background()); err != nil {
 		t.Fatalf("open: %v", err)

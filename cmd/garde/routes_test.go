@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/access"
 	"github.com/garde-privacy/garde/collect"
+	"github.com/garde-privacy/garde/rights"
 	"github.com/garde-privacy/garde/store"
 )
 
@@ -29,6 +31,12 @@ var routeCases = map[string]routeCase{
 	"GET /v1/operators/{id}/training":  {"GET", "/v1/operators/OPERATOR/training", "", "support", 200},
 	"POST /v1/operators/{id}/training": {"POST", "/v1/operators/OPERATOR/training", `{"course":"data_protection","completedAt":"2026-11-01T00:00:00Z"}`, "dpo", 204},
 	"POST /v1/consent/check":           {"POST", "/v1/consent/check", `{"purposes":["service"],"subjects":[{"userId":"USER"}]}`, "", 200},
+	"GET /v1/requests":                 {"GET", "/v1/requests?overdue=1", "", "marketer", 200},
+	"POST /v1/requests":                {"POST", "/v1/requests", `{"type":"access","jurisdiction":"GDPR"}`, "support", 201},
+	"GET /v1/requests/{id}":            {"GET", "/v1/requests/REQ_RECEIVED", "", "analyst", 200},
+	"POST /v1/requests/{id}/verify":    {"POST", "/v1/requests/REQ_VERIFY/verify", `{"subject":"SUBJECT","method":"in-person","evidence":"loyalty card and face checked in store"}`, "marketer", 200},
+	"POST /v1/requests/{id}/extend":    {"POST", "/v1/requests/REQ_EXTEND/extend", `{"reason":"many requests this month"}`, "support", 200},
+	"POST /v1/requests/{id}/refuse":    {"POST", "/v1/requests/REQ_RECEIVED/refuse", `{"reason":"identity could not be verified"}`, "analyst", 200},
 }
 
 // TestOperatorRoutes: every operator route is refused without a key (401)
@@ -49,6 +57,19 @@ func TestOperatorRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	request := func(typ rights.Type, verify bool) string {
+		r, err := in.m.Requests.Create(context.Background(), rights.Draft{Type: typ, Jurisdiction: rights.GDPR})
+		if err == nil && verify {
+			// a rectification waits for the person's correction: it stays open
+			r, err = in.m.Requests.Verify(context.Background(), r.ID, garde.SubjectID(prof["id"].(string)))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.ID
+	}
+	reqs := strings.NewReplacer("REQ_RECEIVED", request(rights.Erasure, false), "REQ_VERIFY", request(rights.Rectification, false),
+		"REQ_EXTEND", request(rights.Rectification, true))
 	for _, rt := range in.m.srv.Routes() {
 		tc, ok := routeCases[rt.Pattern]
 		if !ok {
@@ -56,7 +77,8 @@ func TestOperatorRoutes(t *testing.T) {
 			continue
 		}
 		t.Run(rt.Pattern, func(t *testing.T) {
-			path := strings.NewReplacer("SUBJECT", prof["id"].(string), "USER", "route-user", "OPERATOR", op.ID).Replace(tc.path)
+			path := reqs.Replace(strings.NewReplacer("SUBJECT", prof["id"].(string), "USER", "route-user", "OPERATOR", op.ID).Replace(tc.path))
+			tc.body = strings.ReplaceAll(tc.body, "SUBJECT", prof["id"].(string))
 			if a := in.do(tc.method, path, "", []byte(tc.body), nil); a.status != 401 {
 				t.Errorf("no key: %d %s", a.status, a.body)
 			}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/garde-privacy/garde/collect"
+	"github.com/garde-privacy/garde/gardetest"
+	"github.com/garde-privacy/garde/rights"
+)
+
+// operator calls the operator API with the instance's DPO key.
+func (in *instance) operator(method, path string, body any) answer {
+	in.t.Helper()
+	var b []byte
+	if body != nil {
+		b, _ = json.Marshal(body)
+	}
+	return in.do(method, path, "", b, map[string]string{"Authorization": "Bearer " + in.admin})
+}
+
+// awaitRequest polls a request until it reaches state (the durable job
+// answers it) or fails the test after 15 s.
+func (in *instance) awaitRequest(id, state string) map[string]any {
+	in.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		a := in.operator("GET", "/v1/requests/"+id, nil)
+		var r map[string]any
+		a.decode(in.t, &r)
+		if r["state"] == state {
+			return r
+		}
+		if time.Now().After(deadline) {
+			in.t.Fatalf("request %s still %v after 15 s: %s", id, r["state"], a.body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestErasureWhileCollecting: an operator records an erasure request,
+// verifies the requester with evidence, and the durable job erases the
+// person while the person's own events keep arriving. Afterwards no row
+// names the erased subject (nothing resolved against the writer's caches
+// landed under the old id), the events sent after the erasure made a new
+// subject, and the request is completed with a certificate on record.
+func TestErasureWhileCollecting(t *testing.T) {
+	in := start(t, t.TempDir(), collect.WriterOptions{})
+	p := distinctive()
+	old := seedDistinctive(t, in, p, "ERASE1")
+
+	a := in.operator("POST", "/v1/requests", map[string]any{"type": "erasure", "jurisdiction": "GDPR"})
+	if a.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", a.status, a.body)
+	}
+	var req map[string]any
+	a.decode(t, &req)
+	id := req["id"].(string)
+
+	// the person keeps browsing while the erasure runs
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	var sent atomic.Int64
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; !stop.Load(); i++ {
+				msg := map[string]any{"type": "track", "userId": p.UserID, "event": "Product Viewed",
+					"messageId": fmt.Sprintf("m-%d-%d", w, i), "properties": map[string]any{"product_id": "SKU-1"}}
+				if a := in.batch(gardetest.WebKey, msg); a.status != http.StatusOK {
+					t.Errorf("batch during erasure: %d %s", a.status, a.body)
+					return
+				}
+				sent.Add(1)
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	a = in.operator("POST", "/v1/requests/"+id+"/verify", map[string]any{"subject": old, "method": "id-document", "evidence": "identity card checked at the shop desk"})
+	if a.status != http.StatusOK {
+		t.Fatalf("verify: %d %s", a.status, a.body)
+	}
+	done := in.awaitRequest(id, "completed")
+	time.Sleep(50 * time.Millisecond)
+	stop.Store(true)
+	wg.Wait()
+	if sent.Load() == 0 {
+		t.Fatal("no event was sent during the erasure: the test proves nothing")
+	}
+	if h, _ := done["history"].([]any); len(h) < 4 {
+		t.Errorf("history %v: want received, verified, in progress, completed", h)
+	}
+
+	for _, table := range []string{"events", "traits", "identities", "subjects"} {
+		col := "subject_id"
+		if table == "subjects" {
+			col = "id"
+		}
+		var n int
+		if err := in.m.Data.Reader().QueryRowContext(context.Background(), "SELECT count(*) FROM "+table+" WHERE "+col+" = ?", string(old)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("%d rows of %s still name the erased subject", n, table)
+		}
+	}
+	// events after the erasure belong to a new person, known by the same userId
+	prof, a := in.subject("userId=" + p.UserID)
+	if a.status != http.StatusOK {
+		t.Fatalf("the person sending after the erasure is unknown: %d %s", a.status, a.body)
+	}
+	if prof["id"] == string(old) {
+		t.Fatal("events after the erasure landed under the erased subject")
+	}
+	out, err := in.m.requestOutcome(id)
+	if err != nil || out.Certificate == "" || !out.Known {
+		t.Fatalf("outcome %+v, %v", out, err)
+	}
+	if _, err := in.m.Eraser.Verify(out.Certificate); err != nil {
+		t.Fatalf("certificate: %v", err)
+	}
+}
+
+// TestRequestAPIBadInput: unknown types and jurisdictions, unverifiable
+// evidence and a second verification are 4xx and change nothing.
+func TestRequestAPIBadInput(t *testing.T) {
+	in := start(t, t.TempDir(), collect.WriterOptions{})
+	for _, body := range []string{`{"type":"teleport","jurisdiction":"GDPR"}`, `{"type":"erasure","jurisdiction":"XX"}`,
+		`{"type":"restriction","jurisdiction":"CCPA"}`, `{"type":"erasure","jurisdiction":"GDPR","extra":1}`, `not json`} {
+		a := in.do("POST", "/v1/requests", "", []byte(body), map[string]string{"Authorization": "Bearer " + in.admin})
+		if a.status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s", body, a.status, a.body)
+		}
+		a.errorCode(t)
+	}
+	a := in.operator("POST", "/v1/requests", map[string]any{"type": "access", "jurisdiction": "CCPA"})
+	var req map[string]any
+	a.decode(t, &req)
+	id := req["id"].(string)
+	for _, body := range []map[string]any{
+		{"subject": "not-a-subject", "method": "id-document", "evidence": "x"},
+		{"subject": "s_x", "method": "telepathy", "evidence": "x"},
+		{"method": "id-document", "evidence": "x"},
+	} {
+		if a := in.operator("POST", "/v1/requests/"+id+"/verify", body); a.status != http.StatusBadRequest {
+			t.Errorf("%v: %d %s", body, a.status, a.body)
+		}
+	}
+	if a := in.operator("GET", "/v1/requests/r_nope", nil); a.status != http.StatusNotFound {
+		t.Errorf("unknown request: %d", a.status)
+	}
+	if a := in.operator("GET", "/v1/requests?state=lost", nil); a.status != http.StatusBadRequest {
+		t.Errorf("unknown state: %d", a.status)
+	}
+	a = in.operator("GET", "/v1/requests?state=received", nil)
+	var list struct{ Requests []map[string]any }
+	a.decode(t, &list)
+	if len(list.Requests) != 1 || list.Requests[0]["id"] != id {
+		t.Errorf("queue: %s", a.body)
+	}
+}
+
+// requestOutcome is what answering request id produced.
+func (m *Main) requestOutcome(id string) (rights.Outcome, error) {
+	return m.fulfil.FindOutcome(context.Background(), id)
+}
