@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -55,15 +56,23 @@ func (m *Main) openRights(ctx context.Context, srv *server.Server, certificates 
 	downloads := &bundle.Downloads{Store: store.NewDownloads(m.Data), Sealer: m.Vault, Clock: m.Clock}
 	fulfil := &rights.Fulfiller{
 		Service: m.Requests, Inventory: inv, Outcomes: requests,
-		Seal: func(b []byte) ([]byte, error) { return sealer.Seal(ctx, "request outcome", b) },
-		Open: func(b []byte) ([]byte, error) { return sealer.Open(ctx, "request outcome", b) },
+		Seal:  func(b []byte) ([]byte, error) { return sealer.Seal(ctx, "request outcome", b) },
+		Open:  func(b []byte) ([]byte, error) { return sealer.Open(ctx, "request outcome", b) },
 		Erase: m.Erase,
 		Export: func(ctx context.Context, r rights.Request, lang string) (string, time.Time, error) {
 			var buf bytes.Buffer
-			if _, err := builder.Build(ctx, r.Subject, lang, &buf); err != nil {
+			man, err := builder.Build(ctx, r.Subject, lang, &buf)
+			if err != nil {
 				return "", time.Time{}, err
 			}
-			return downloads.Put(ctx, r.ID, r.Subject, buf.Bytes())
+			token, exp, err := downloads.Put(ctx, r.ID, r.Subject, buf.Bytes())
+			if err != nil {
+				return "", time.Time{}, err
+			}
+			// the copy is a disclosure of everything held: audited
+			return token, exp, m.auditStore.Append(ctx, m.AuditLog, audit.Entry{Actor: "request:" + r.ID, Action: audit.ActionExport,
+				Subjects: append([]garde.SubjectID{man.Subject}, man.Members...), Outcome: audit.OutcomeOK,
+				Detail: map[string]string{"request": r.ID, "type": string(r.Type), "events": strconv.Itoa(man.Counts.Events), "bytes": strconv.Itoa(buf.Len())}})
 		},
 		Decide: func(ctx context.Context, s garde.SubjectID, d map[string]string, request string) error {
 			req := &consent.Request{IDs: []collect.Identity{consent.SubjectIdentity(s)}, Decisions: map[string]consent.Decision{},
@@ -128,6 +137,9 @@ func (m *Main) openRights(ctx context.Context, srv *server.Server, certificates 
 			}
 		}
 		return len(open), nil
+	})
+	m.every(time.Hour, "expired copies", func(ctx context.Context) (int, error) {
+		return store.NewDownloads(m.Data).PurgeDownloads(ctx, m.Clock.Now())
 	})
 	m.every(24*time.Hour, "finished jobs", func(ctx context.Context) (int, error) {
 		return jobStore.DeleteFinishedJobs(ctx, m.Clock.Now().AddDate(0, 0, -30))
