@@ -312,20 +312,14 @@ func (s *Service) Rectify(ctx context.Context, id, name, value string) error {
 	if err != nil {
 		return err
 	}
-	t, err := TraitOf(s.Inventory, name, value)
-	if err != nil {
+	if _, err := TraitOf(s.Inventory, name, value); err != nil {
 		return err
 	}
 	if subject == "" {
 		return garde.Errorf(garde.ENotFound, "Garde holds nothing to correct for this address")
 	}
-	if err := s.SetTrait(ctx, subject, t); err != nil {
+	if err := s.RectifySubject(ctx, subject, name, value); err != nil {
 		return err
-	}
-	if s.Rectified != nil {
-		if err := s.Rectified(ctx, subject, t.Name, t.Category); err != nil {
-			return err
-		}
 	}
 	if r, err := s.Requests.Find(ctx, id); err == nil && r.Type == rights.Rectification && r.State.Open() {
 		if r.State != rights.StateInProgress {
@@ -336,6 +330,22 @@ func (s *Service) Rectify(ctx context.Context, id, name, value string) error {
 		if _, err := s.Requests.Complete(ctx, id); err != nil && garde.ErrorCode(err) != garde.EConflict {
 			return err
 		}
+	}
+	return nil
+}
+
+// RectifySubject overwrites one declared trait of subject (for the person
+// here, and for an operator through the request API).
+func (s *Service) RectifySubject(ctx context.Context, subject garde.SubjectID, name, value string) error {
+	t, err := TraitOf(s.Inventory, name, value)
+	if err != nil {
+		return err
+	}
+	if err := s.SetTrait(ctx, subject, t); err != nil {
+		return err
+	}
+	if s.Rectified != nil {
+		return s.Rectified(ctx, subject, t.Name, t.Category)
 	}
 	return nil
 }

@@ -32,6 +32,7 @@ func (s *Server) requestRoutes() []Route {
 		{Pattern: "POST /v1/requests/{id}/verify", Admin: true, handler: s.handlesRequests(s.verifyRequest)},
 		{Pattern: "POST /v1/requests/{id}/extend", Admin: true, handler: s.handlesRequests(s.stepRequest(s.Requests.Extend))},
 		{Pattern: "POST /v1/requests/{id}/refuse", Admin: true, handler: s.handlesRequests(s.stepRequest(s.Requests.Refuse))},
+		{Pattern: "POST /v1/requests/{id}/rectify", Admin: true, handler: s.handlesRequests(s.rectifyRequest)},
 	}
 }
 
@@ -230,4 +231,52 @@ func (s *Server) auditRequest(r *http.Request, action string, rq rights.Request,
 		e.Subjects = []garde.SubjectID{rq.Subject}
 	}
 	return s.Audit(r.Context(), e)
+}
+
+// rectifyRequest answers POST /v1/requests/{id}/rectify {field, value}:
+// the operator corrects one declared trait of a verified rectification
+// request's person (the old value is erased, the act audited) and the
+// request is completed.
+func (s *Server) rectifyRequest(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		Field string  `json:"field"`
+		Value *string `json:"value"`
+	}
+	if err := decode(r, &b, "a correction {field, value}"); err != nil {
+		api.Error(w, r, s.Log, err)
+		return
+	}
+	if b.Value == nil {
+		api.Error(w, r, s.Log, garde.Errorf(garde.EInvalid, "value: the corrected value is required"))
+		return
+	}
+	rq, err := s.Requests.Find(r.Context(), r.PathValue("id"))
+	switch {
+	case err != nil:
+	case rq.Type != rights.Rectification:
+		err = garde.Errorf(garde.EInvalid, "request %s is not a rectification", rq.ID)
+	case rq.State == rights.StateReceived:
+		err = garde.Errorf(garde.EForbidden, "verify the requester before changing their data")
+	case !rq.State.Open():
+		err = garde.Errorf(garde.EConflict, "request %s is %s", rq.ID, rq.State)
+	case rq.Subject == "":
+		err = garde.Errorf(garde.ENotFound, "the requester is not someone Garde knows")
+	}
+	if err == nil {
+		err = s.Rectify(r.Context(), rq.Subject, b.Field, *b.Value)
+	}
+	if err == nil {
+		err = s.auditRequest(r, "request.rectify", rq, map[string]string{"field": b.Field})
+	}
+	if err == nil && rq.State != rights.StateInProgress {
+		rq, err = s.Requests.Start(r.Context(), rq.ID)
+	}
+	if err == nil {
+		rq, err = s.Requests.Complete(r.Context(), rq.ID)
+	}
+	if err != nil {
+		api.Error(w, r, s.Log, err)
+		return
+	}
+	api.JSON(w, http.StatusOK, s.view(rq, true))
 }

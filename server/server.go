@@ -55,6 +55,9 @@ type Server struct {
 	// Enqueue queues the durable job that answers a verified one.
 	Requests *rights.Service
 	Enqueue  func(ctx context.Context, args rights.JobArgs) error
+	// Rectify overwrites one declared trait of a subject, erasing the old
+	// value (an undeclared field or a wrongly typed value is EInvalid).
+	Rectify func(ctx context.Context, s garde.SubjectID, field, value string) error
 	// Ready reports whether the server can take traffic (nil: ready).
 	Ready func(context.Context) error
 }

@@ -163,6 +163,7 @@ func (m *Main) openRights(ctx context.Context, srv *server.Server, certificates 
 		},
 		Download: downloads.Take,
 	}
+	srv.Rectify = backend.RectifySubject
 	srv.Privacy = &privacy.Centre{Backend: backend, Inventory: inv, Key: m.Vault.DeriveKey(privacyCentreKey),
 		Secure: m.TLS, Clock: m.Clock, Log: m.Log}
 	return nil

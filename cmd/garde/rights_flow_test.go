@@ -172,3 +172,64 @@ func TestRequestAPIBadInput(t *testing.T) {
 func (m *Main) requestOutcome(id string) (rights.Outcome, error) {
 	return m.fulfil.FindOutcome(context.Background(), id)
 }
+
+// TestRectificationAndObjection: an operator corrects a verified person's
+// first name (the old value is gone from the files, the new one reads
+// back) and an objection becomes ledger records the consent gate applies.
+func TestRectificationAndObjection(t *testing.T) {
+	in := start(t, t.TempDir(), collect.WriterOptions{})
+	p := distinctive()
+	s := seedDistinctive(t, in, p, "RECT")
+	ctx := context.Background()
+	newRequest := func(typ rights.Type) string {
+		r, err := in.m.Requests.Create(ctx, rights.Draft{Type: typ, Jurisdiction: rights.GDPR})
+		if err == nil {
+			_, err = in.m.Requests.Verify(ctx, r.ID, s)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.ID
+	}
+
+	rect := newRequest(rights.Rectification)
+	for _, bad := range []map[string]any{{"field": "shoe_size", "value": "42"}, {"field": "first_name"}, {"value": "x"}} {
+		if a := in.operator("POST", "/v1/requests/"+rect+"/rectify", bad); a.status != 400 {
+			t.Errorf("%v: %d %s", bad, a.status, a.body)
+		}
+	}
+	a := in.operator("POST", "/v1/requests/"+rect+"/rectify", map[string]any{"field": "first_name", "value": "Philomène"})
+	if a.status != 200 {
+		t.Fatalf("rectify: %d %s", a.status, a.body)
+	}
+	in.awaitRequest(rect, "completed")
+	prof, _ := in.subject("userId=" + p.UserID)
+	if tr, _ := prof["traits"].(map[string]any); tr["first_name"] != "Philomène" {
+		t.Errorf("first name after rectification: %v", tr["first_name"])
+	}
+	// the old value left the profile; events that carried it are history
+	// the person may ask to erase, so only the traits table is checked
+	var n int
+	if err := in.m.Data.Reader().QueryRowContext(ctx, "SELECT count(*) FROM traits WHERE subject_id = ? AND name = 'first_name'", string(s)).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("traits rows: %d, %v", n, err)
+	}
+
+	obj := newRequest(rights.Objection)
+	if err := in.m.fulfil.Run(ctx, obj, "test"); err != nil {
+		t.Fatal(err)
+	}
+	in.awaitRequest(obj, "completed")
+	st := in.m.Consent.State(s, time.Now())
+	objected := 0
+	for _, ps := range st.Purposes {
+		if in.m.Inventory.Purpose(ps.Purpose).LegalBasis == "legitimate_interests" {
+			if ps.Allowed || ps.Decision != "objected" {
+				t.Errorf("%s after the objection: %+v", ps.Purpose, ps)
+			}
+			objected++
+		}
+	}
+	if objected == 0 {
+		t.Fatal("no purpose on legitimate interests: the objection test proves nothing")
+	}
+}

@@ -37,6 +37,7 @@ var routeCases = map[string]routeCase{
 	"POST /v1/requests/{id}/verify":    {"POST", "/v1/requests/REQ_VERIFY/verify", `{"subject":"SUBJECT","method":"in-person","evidence":"loyalty card and face checked in store"}`, "marketer", 200},
 	"POST /v1/requests/{id}/extend":    {"POST", "/v1/requests/REQ_EXTEND/extend", `{"reason":"many requests this month"}`, "support", 200},
 	"POST /v1/requests/{id}/refuse":    {"POST", "/v1/requests/REQ_RECEIVED/refuse", `{"reason":"identity could not be verified"}`, "analyst", 200},
+	"POST /v1/requests/{id}/rectify":   {"POST", "/v1/requests/REQ_RECTIFY/rectify", `{"field":"first_name","value":"Camille"}`, "marketer", 200},
 }
 
 // TestOperatorRoutes: every operator route is refused without a key (401)
@@ -69,7 +70,7 @@ func TestOperatorRoutes(t *testing.T) {
 		return r.ID
 	}
 	reqs := strings.NewReplacer("REQ_RECEIVED", request(rights.Erasure, false), "REQ_VERIFY", request(rights.Rectification, false),
-		"REQ_EXTEND", request(rights.Rectification, true))
+		"REQ_EXTEND", request(rights.Rectification, true), "REQ_RECTIFY", request(rights.Rectification, true))
 	for _, rt := range in.m.srv.Routes() {
 		tc, ok := routeCases[rt.Pattern]
 		if !ok {
