@@ -457,11 +457,12 @@ func (m *Main) console(ctx context.Context, signer audit.Signer, appendAudit fun
 		AppendAudit: appendAudit, Clock: m.Clock, Log: m.Log, Secure: m.TLS}, nil
 }
 
-// noMail refuses to send: guardian requests need a mail server.
+// noMail refuses to send: verification codes and guardian requests need a
+// mail server.
 type noMail struct{}
 
 func (noMail) Notify(context.Context, consent.GuardianMail) error {
-	return garde.Errorf(garde.EUnavailable, "no mail server is configured for guardian requests (garde serve --smtp-addr)")
+	return garde.Errorf(garde.EUnavailable, "no mail server is configured (garde serve --smtp-addr, or --mail-dir on a development machine)")
 }
 
 var overdueMu sync.Mutex

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/access"
+	"github.com/garde-privacy/garde/consent"
 	"github.com/garde-privacy/garde/gardetest"
 	"github.com/garde-privacy/garde/store"
 )
@@ -24,7 +26,11 @@ func newDemo() *cobra.Command {
 		Short: "Serve with the built-in example inventory and sample customers, to see Garde at work",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m := &Main{ConfigPath: "", DataDir: data, Listen: listen, Log: newLogger(false)}
+			// no mail server on a demo machine: codes and guardian links
+			// land as files in the data directory
+			mailDir := filepath.Join(data, "mail")
+			m := &Main{ConfigPath: "", DataDir: data, Listen: listen, Log: newLogger(false),
+				Notifier: &consent.DirNotifier{Dir: mailDir, From: "Maison Lumière <privacy@maison-lumiere.example>"}}
 			ctx := cmd.Context()
 			if err := m.Open(ctx); err != nil {
 				return err
@@ -55,6 +61,8 @@ func newDemo() *cobra.Command {
 				m.Close(ctx)
 				return err
 			}
+			fmt.Fprintf(out, "The privacy centre: %s/privacy — ask for a copy or an erasure as camille.martin.1@example.com;\n  the one-time code arrives as a file in %s (no mail is sent by the demo).\n", base, mailDir)
+			fmt.Fprintf(out, "People's requests, for the DPO:\n  curl -s -H 'Authorization: Bearer %s' %s/v1/requests | jq\n\n", secret, base)
 			fmt.Fprintf(out, "Metrics: %s/metrics — stop with Ctrl-C.\n", base)
 			err = m.Wait(ctx)
 			if cerr := m.Close(ctx); err == nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/consent"
 )
 
@@ -15,7 +16,7 @@ func newServe() *cobra.Command {
 	var p paths
 	var listen string
 	var debug bool
-	var profile, tlsCert, tlsKey, webhook, publicURL string
+	var profile, tlsCert, tlsKey, webhook, publicURL, mailDir string
 	var smtp consent.SMTPNotifier
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -27,9 +28,14 @@ func newServe() *cobra.Command {
 			}
 			m := &Main{ConfigPath: p.config, ConfigExplicit: cmd.Flags().Changed("config"), DataDir: p.data, Listen: listen, Log: newLogger(debug),
 				TLSCert: tlsCert, TLSKey: tlsKey, AlertWebhook: webhook, PublicURL: publicURL}
-			if smtp.Addr != "" {
+			switch {
+			case smtp.Addr != "" && mailDir != "":
+				return garde.Errorf(garde.EInvalid, "--smtp-addr and --mail-dir: choose one")
+			case smtp.Addr != "":
 				smtp.Password, smtp.RequireTLS = os.Getenv("GARDE_SMTP_PASSWORD"), true
 				m.Notifier = &smtp
+			case mailDir != "":
+				m.Notifier = &consent.DirNotifier{Dir: mailDir, From: smtp.From}
 			}
 			return run(cmd, m)
 		},
@@ -40,8 +46,9 @@ func newServe() *cobra.Command {
 	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "the private key (PEM) of --tls-cert")
 	cmd.Flags().StringVar(&webhook, "alert-webhook", "", "POST insider-threat alerts to this URL, signed with GARDE_ALERT_WEBHOOK_SECRET")
 	cmd.Flags().StringVar(&publicURL, "public-url", "", "the address people reach Garde at (links sent to guardians); default: the listener's")
-	cmd.Flags().StringVar(&smtp.Addr, "smtp-addr", "", "mail submission server (host:port) for guardian requests; STARTTLS required")
-	cmd.Flags().StringVar(&smtp.From, "smtp-from", "", "sender address of guardian requests")
+	cmd.Flags().StringVar(&smtp.Addr, "smtp-addr", "", "mail submission server (host:port) for verification codes and guardian requests; STARTTLS required")
+	cmd.Flags().StringVar(&smtp.From, "smtp-from", "", "sender address of verification codes and guardian requests")
+	cmd.Flags().StringVar(&mailDir, "mail-dir", "", "development: write mail (verification codes, guardian links) as .eml files into this directory instead of sending it")
 	cmd.Flags().StringVar(&smtp.Username, "smtp-user", "", "SMTP user name (password in GARDE_SMTP_PASSWORD)")
 	cmd.Flags().StringVar(&profile, "pprof", "", "serve Go profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060")
 	cmd.Flags().BoolVar(&debug, "debug", false, "log every request (routes and statuses only)")
