@@ -58,6 +58,18 @@
 //	"nbf"   integer, optional: not-before, in the same unit
 //	"jti"   string, required: a unique id for this token (1 to 128 bytes), e.g. 16 random bytes in hex
 //
+// For example (before base64url, white space added):
+//
+//	{"alg":"EdDSA","typ":"JWT","kid":"shop-2026-03"}
+//	{"iss":"https://shop.example","aud":"garde-privacy","sub":"cust-1","email":"ann@example.com",
+//	 "iat":1772442000,"exp":1772442300,"jti":"5c0f8e0b6c2e4f3a9d1b7a64c2e0f915"}
+//
+// and the signature is ed25519.Sign(privateKey, signingInput) for EdDSA, or
+// HMAC-SHA-256(secret, signingInput) for HS256, where signingInput is
+// BASE64URL(header) "." BASE64URL(claims). Common JWT libraries produce this
+// format (go-jose, jose for Node.js, PyJWT …) when given these claims, the
+// kid header and one of the two algorithms.
+//
 // Other claims are ignored. Strings must not hold control characters. Garde
 // accepts a token when its signature verifies under the key its kid names, its
 // iss and aud match, iat and nbf are not in the future and exp is not in the
