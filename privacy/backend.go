@@ -19,6 +19,12 @@ type Backend interface {
 	// the same answer. EInvalid: an unknown kind or jurisdiction, a malformed
 	// address; ETooMany: too many codes for the address or the IP.
 	Ask(ctx context.Context, a Ask) (requestID string, err error)
+	// AskSigned records a request (or a consents session) for a person the
+	// brand's own site vouches for with a signed token (rights/verify's
+	// site token): verified at once, no code needed. EInvalid: a token that
+	// is malformed, expired, replayed or not signed by the brand's keys;
+	// EUnavailable: no brand keys configured.
+	AskSigned(ctx context.Context, a Ask, token string) (requestID string, err error)
 	// Confirm checks the code typed for the request; on success the
 	// requester is verified for it. EInvalid: wrong or expired code;
 	// ETooMany: too many attempts.

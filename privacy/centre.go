@@ -45,6 +45,7 @@ func (c *Centre) Register(mux *http.ServeMux) {
 		http.Redirect(w, r, "/privacy", http.StatusSeeOther)
 	})
 	c.handle(mux, "POST /privacy/ask", c.ask)
+	c.handle(mux, "GET /privacy/signed", c.signed)
 	c.handle(mux, "GET /privacy/requests/{id}/verify", c.verifyForm)
 	c.handle(mux, "POST /privacy/requests/{id}/verify", c.verify)
 	c.handle(mux, "GET /privacy/requests/{id}", c.request)
@@ -234,6 +235,42 @@ func (c *Centre) ask(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	c.render(w, r, v, http.StatusBadRequest, "home.html", "home.title", d, problems)
+}
+
+// signed answers the brand's own site linking a signed-in customer here
+// (GET /privacy/signed?token=…&kind=…&where=…): the token vouches for the
+// person, so the request is verified at once and this browser gets its
+// session. The token works once and for minutes.
+func (c *Centre) signed(w http.ResponseWriter, r *http.Request, v *visit) {
+	q := r.URL.Query()
+	kind, where, token := q.Get("kind"), q.Get("where"), q.Get("token")
+	if where == "" {
+		where = jurisdictions[0].value
+	}
+	law := ""
+	for _, j := range jurisdictions {
+		if j.value == where {
+			law = j.law
+		}
+	}
+	var err error
+	var id string
+	switch {
+	case !contains(kinds, kind) || law == "" || token == "":
+		err = garde.Errorf(garde.EInvalid, "this link is not complete")
+	default:
+		id, err = c.Backend.AskSigned(r.Context(), Ask{Kind: kind, Jurisdiction: law, Lang: v.lang, IP: api.RemoteHost(r)}, token)
+	}
+	if err == nil && validID(id) {
+		c.setSession(w, id)
+		http.Redirect(w, r, requestPath(id), http.StatusSeeOther)
+		return
+	}
+	if err == nil {
+		err = garde.Errorf(garde.EInternal, "the backend returned a malformed request id")
+	}
+	v.here = "/privacy"
+	c.errorPage(w, r, v, c.status(r, err), "signed.title", "signed.text")
 }
 
 // verifyData is the code page.

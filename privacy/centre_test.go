@@ -542,3 +542,39 @@ func TestWithoutInventory(t *testing.T) {
 	}()
 	(&Centre{Backend: fx.fake, Key: make([]byte, 16)}).Register(http.NewServeMux())
 }
+
+// TestSignedLink: the brand's site links a signed-in customer with a
+// token: the request is verified at once and the browser holds its
+// session; a replayed, wrong or incomplete link is refused and opens
+// nothing.
+func TestSignedLink(t *testing.T) {
+	fx := newFixture(t)
+	b := fx.browser(t, "fr")
+	w := b.get("/privacy/signed?kind=access&where=gdpr&token=" + goodSiteToken)
+	if w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), "/privacy/requests/r_") {
+		t.Fatalf("signed link: %d %v", w.Code, w.Header())
+	}
+	if page := b.get(w.Header().Get("Location")); page.Code != http.StatusOK {
+		t.Errorf("the request page after a signed link: %d", page.Code)
+	}
+	other := fx.browser(t, "en")
+	for _, target := range []string{
+		"/privacy/signed?kind=access&where=gdpr&token=" + goodSiteToken, // replayed
+		"/privacy/signed?kind=access&where=gdpr&token=forged",
+		"/privacy/signed?kind=teleport&token=" + goodSiteToken,
+		"/privacy/signed?kind=access&where=mars&token=x",
+		"/privacy/signed?kind=access",
+	} {
+		w := other.get(target)
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), catalogue["en"]["signed.title"]) {
+			t.Errorf("%s: %d", target, w.Code)
+		}
+		if len(w.Result().Cookies()) > 0 {
+			for _, c := range w.Result().Cookies() {
+				if c.Name == sessionCookie {
+					t.Errorf("%s set a session cookie", target)
+				}
+			}
+		}
+	}
+}

@@ -32,6 +32,7 @@ type fakeBackend struct {
 	asks     int
 	decides  int
 	rectifs  int
+	siteUsed bool
 	// fail, when set, is returned by every method.
 	fail error
 }
@@ -57,6 +58,23 @@ func newFake(inv *inventory.Inventory, clk *testClock) *fakeBackend {
 	}
 	f.consents["analytics"] = true
 	return f
+}
+
+// goodSiteToken is the one token the fake accepts, once.
+const goodSiteToken = "site.token.good"
+
+func (f *fakeBackend) AskSigned(ctx context.Context, a Ask, token string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if token != goodSiteToken || f.siteUsed {
+		return "", garde.Errorf(garde.EInvalid, "the link is not valid")
+	}
+	f.siteUsed = true
+	id := "r_" + garde.RandomID()
+	now := f.clk.Now()
+	f.requests[id] = &fakeRequest{ask: a, verified: true, status: Status{ID: id, Kind: a.Kind, State: "verified", Received: now,
+		DueBy: now.AddDate(0, 1, 0), Known: true}}
+	return id, nil
 }
 
 func (f *fakeBackend) Ask(ctx context.Context, a Ask) (string, error) {

@@ -25,6 +25,12 @@ type Codes interface {
 	Check(ctx context.Context, requestID, code, ip string) (identity []byte, err error)
 }
 
+// SiteTokens verifies a token from the brand's site (*verify.Tokens) and
+// returns the brand's userId for the person.
+type SiteTokens interface {
+	VerifiedUser(ctx context.Context, token string) (userID string, err error)
+}
+
 // Subjects finds the person an address belongs to (store.Profiles).
 type Subjects interface {
 	FindSubjectByIdentity(ctx context.Context, kind string, hash []byte) (garde.SubjectID, error)
@@ -38,6 +44,9 @@ type Service struct {
 	Requests  *rights.Service
 	Fulfil    *rights.Fulfiller
 	Codes     Codes
+	// Tokens verifies tokens from the brand's own site (nil: none
+	// accepted).
+	Tokens SiteTokens
 	Index     collect.Indexer
 	Subjects  Subjects
 	// Enqueue queues the durable job that answers a verified request.
@@ -107,6 +116,43 @@ func (s *Service) Ask(ctx context.Context, a Ask) (string, error) {
 	return id, nil
 }
 
+// AskSigned implements Backend.
+func (s *Service) AskSigned(ctx context.Context, a Ask, token string) (string, error) {
+	if s.Tokens == nil {
+		return "", garde.Errorf(garde.EUnavailable, "this privacy centre takes no signed links from the brand's site")
+	}
+	if a.Kind != KindConsents && !rights.Type(a.Kind).Valid() {
+		return "", garde.Errorf(garde.EInvalid, "unknown request type %q", garde.Truncate(a.Kind, 40))
+	}
+	user, err := s.Tokens.VerifiedUser(ctx, token)
+	if err != nil {
+		return "", err
+	}
+	subject, err := s.Subjects.FindSubjectByIdentity(ctx, collect.IdentityUser, s.Index.BlindIndex(collect.IdentityUser, user))
+	if garde.ErrorCode(err) == garde.ENotFound {
+		subject, err = "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if a.Kind == KindConsents {
+		id := "v_" + garde.RandomID()
+		s.remember(id, subject)
+		return id, nil
+	}
+	r, err := s.Requests.Create(ctx, rights.Draft{Type: rights.Type(a.Kind), Jurisdiction: rights.Jurisdiction(strings.ToUpper(a.Jurisdiction))})
+	if err != nil {
+		return "", err
+	}
+	if err := s.Fulfil.SaveOutcome(ctx, r.ID, rights.Outcome{Lang: language(a.Lang)}); err != nil {
+		return "", err
+	}
+	if _, err := s.Requests.Verify(ctx, r.ID, subject); err != nil {
+		return "", err
+	}
+	return r.ID, s.Enqueue(ctx, rights.JobArgs{Request: r.ID, Actor: Actor})
+}
+
 // parseAddress accepts one bare address.
 func parseAddress(s string) (string, error) {
 	s = strings.TrimSpace(s)
@@ -140,24 +186,29 @@ func (s *Service) Confirm(ctx context.Context, id, code, ip string) error {
 		return err
 	}
 	if strings.HasPrefix(id, "v_") {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.sessions == nil {
-			s.sessions = map[string]session{}
-		}
-		now := s.Clock.Now()
-		for k, v := range s.sessions {
-			if now.After(v.until) {
-				delete(s.sessions, k)
-			}
-		}
-		s.sessions[id] = session{subject: subject, until: now.Add(sessionTTL)}
+		s.remember(id, subject)
 		return nil
 	}
 	if _, err := s.Requests.Verify(ctx, id, subject); err != nil {
 		return err
 	}
 	return s.Enqueue(ctx, rights.JobArgs{Request: id, Actor: Actor})
+}
+
+// remember keeps a verified consents session.
+func (s *Service) remember(id string, subject garde.SubjectID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sessions == nil {
+		s.sessions = map[string]session{}
+	}
+	now := s.Clock.Now()
+	for k, v := range s.sessions {
+		if now.After(v.until) {
+			delete(s.sessions, k)
+		}
+	}
+	s.sessions[id] = session{subject: subject, until: now.Add(sessionTTL)}
 }
 
 // subject returns the verified person of a request or consents session

@@ -13,6 +13,7 @@ import (
 	"github.com/garde-privacy/garde/api"
 	"github.com/garde-privacy/garde/audit"
 	"github.com/garde-privacy/garde/rights"
+	"github.com/garde-privacy/garde/rights/verify"
 )
 
 // The operator API of data-subject requests: the queue, one request, and
@@ -160,14 +161,13 @@ func (s *Server) verifyRequest(w http.ResponseWriter, r *http.Request) {
 		api.Error(w, r, s.Log, err)
 		return
 	}
-	switch {
-	case b.Method != "id-document" && b.Method != "account-login" && b.Method != "in-person" && b.Method != "other":
-		api.Error(w, r, s.Log, garde.Errorf(garde.EInvalid, "method must be id-document, account-login, in-person or other"))
+	k, _ := r.Context().Value(operatorKey{}).(*access.APIKey)
+	ev := verify.Evidence{Operator: "apikey:" + k.ID, Method: b.Method, Note: b.Evidence}
+	if err := ev.Validate(); err != nil {
+		api.Error(w, r, s.Log, err)
 		return
-	case b.Evidence == "" || len(b.Evidence) > 500:
-		api.Error(w, r, s.Log, garde.Errorf(garde.EInvalid, "evidence: say how the identity was checked, at most 500 bytes, without personal data"))
-		return
-	case b.Subject == "" || !b.Subject.Valid():
+	}
+	if b.Subject == "" || !b.Subject.Valid() {
 		api.Error(w, r, s.Log, garde.Errorf(garde.EInvalid, "subject: the verified person's subject id"))
 		return
 	}
@@ -176,7 +176,6 @@ func (s *Server) verifyRequest(w http.ResponseWriter, r *http.Request) {
 		api.Error(w, r, s.Log, err)
 		return
 	}
-	k, _ := r.Context().Value(operatorKey{}).(*access.APIKey)
 	err = s.auditRequest(r, "request.verify", rq, map[string]string{"method": b.Method, "evidence": b.Evidence})
 	if err == nil && s.Enqueue != nil {
 		err = s.Enqueue(r.Context(), rights.JobArgs{Request: rq.ID, Actor: "apikey:" + k.ID})

@@ -28,6 +28,7 @@ import (
 	"github.com/garde-privacy/garde/profile"
 	"github.com/garde-privacy/garde/retention"
 	"github.com/garde-privacy/garde/rights"
+	"github.com/garde-privacy/garde/rights/verify"
 	"github.com/garde-privacy/garde/server"
 	"github.com/garde-privacy/garde/store"
 	"github.com/garde-privacy/garde/vault"
@@ -59,6 +60,9 @@ type Main struct {
 	// the address those links point to (default: the listener's).
 	Notifier  consent.Notifier
 	PublicURL string
+	// SiteKeys, when set, let the brand's own site send signed-in
+	// customers to the privacy centre with a signed token (no code).
+	SiteKeys *verify.SiteKeys
 
 	Inventory  *inventory.Inventory
 	Data       *store.DB

@@ -163,6 +163,9 @@ func (m *Main) openRights(ctx context.Context, srv *server.Server, certificates 
 		},
 		Download: downloads.Take,
 	}
+	if m.SiteKeys != nil {
+		backend.Tokens = &verify.Tokens{Keys: *m.SiteKeys, Store: store.NewVerifications(m.Data), Clock: m.Clock}
+	}
 	srv.Rectify = backend.RectifySubject
 	srv.Privacy = &privacy.Centre{Backend: backend, Inventory: inv, Key: m.Vault.DeriveKey(privacyCentreKey),
 		Secure: m.TLS, Clock: m.Clock, Log: m.Log}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,9 +14,11 @@ import (
 
 	json "github.com/goccy/go-json"
 
+	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/collect"
 	"github.com/garde-privacy/garde/gardetest"
 	"github.com/garde-privacy/garde/rights"
+	"github.com/garde-privacy/garde/rights/verify"
 )
 
 // operator calls the operator API with the instance's DPO key.
@@ -231,5 +236,47 @@ func TestRectificationAndObjection(t *testing.T) {
 	}
 	if objected == 0 {
 		t.Fatal("no purpose on legitimate interests: the objection test proves nothing")
+	}
+}
+
+// TestSignedLinkFromBrandSite: the brand's site sends a signed-in customer
+// to the privacy centre with a token (HS256, its key configured in Garde):
+// the request is verified without a code and answered; the same link
+// used again opens nothing.
+func TestSignedLinkFromBrandSite(t *testing.T) {
+	secret := []byte("a shared secret of the brand's site, 32+ bytes long")
+	keys := verify.SiteKeys{Issuer: "https://shop.maison-lumiere.example", HMAC: map[string][]byte{"shop-2026": secret}}
+	in := start(t, t.TempDir(), collect.WriterOptions{}, func(m *Main) { m.SiteKeys = &keys })
+	p := distinctive()
+	seedDistinctive(t, in, p, "SIGNED")
+	now := time.Now()
+	token, err := verify.SignSiteToken(verify.SiteClaims{Issuer: keys.Issuer, Audience: verify.Audience, Subject: p.UserID,
+		ID: "jti-" + garde.RandomID(), IssuedAt: now, Expires: now.Add(5 * time.Minute)}, "shop-2026", secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	link := in.base + "/privacy/signed?kind=access&where=gdpr&lang=fr&token=" + url.QueryEscape(token)
+	resp, err := client.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Request.URL.Path, "/privacy/requests/r_") {
+		t.Fatalf("signed link: %d at %s", resp.StatusCode, resp.Request.URL)
+	}
+	id := strings.TrimPrefix(resp.Request.URL.Path, "/privacy/requests/")
+	r := in.awaitRequest(id, "completed")
+	if r["subject"] == nil || r["subject"] == "" {
+		t.Errorf("the request names no one: %v", r)
+	}
+	again, err := (&http.Client{}).Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.Body.Close()
+	if again.StatusCode != http.StatusBadRequest {
+		t.Errorf("the link worked twice: %d", again.StatusCode)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/consent"
+	"github.com/garde-privacy/garde/rights/verify"
 )
 
 func newServe() *cobra.Command {
@@ -28,6 +29,13 @@ func newServe() *cobra.Command {
 			}
 			m := &Main{ConfigPath: p.config, ConfigExplicit: cmd.Flags().Changed("config"), DataDir: p.data, Listen: listen, Log: newLogger(debug),
 				TLSCert: tlsCert, TLSKey: tlsKey, AlertWebhook: webhook, PublicURL: publicURL}
+			if spec := os.Getenv("GARDE_SITE_KEYS"); spec != "" {
+				keys, err := verify.ParseSiteKeys(os.Getenv("GARDE_SITE_ISSUER"), spec)
+				if err != nil {
+					return err
+				}
+				m.SiteKeys = &keys
+			}
 			switch {
 			case smtp.Addr != "" && mailDir != "":
 				return garde.Errorf(garde.EInvalid, "--smtp-addr and --mail-dir: choose one")
