@@ -46,9 +46,9 @@ type Service struct {
 	Codes     Codes
 	// Tokens verifies tokens from the brand's own site (nil: none
 	// accepted).
-	Tokens SiteTokens
-	Index     collect.Indexer
-	Subjects  Subjects
+	Tokens   SiteTokens
+	Index    collect.Indexer
+	Subjects Subjects
 	// Enqueue queues the durable job that answers a verified request.
 	Enqueue func(ctx context.Context, args rights.JobArgs) error
 	Ledger  *consent.Ledger
