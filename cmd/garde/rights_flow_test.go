@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/collect"
+	"github.com/garde-privacy/garde/consent"
+	"github.com/garde-privacy/garde/privacy"
 	"github.com/garde-privacy/garde/gardetest"
 	"github.com/garde-privacy/garde/rights"
 	"github.com/garde-privacy/garde/rights/verify"
@@ -278,5 +281,57 @@ func TestSignedLinkFromBrandSite(t *testing.T) {
 	again.Body.Close()
 	if again.StatusCode != http.StatusBadRequest {
 		t.Errorf("the link worked twice: %d", again.StatusCode)
+	}
+}
+
+// TestUnknownPersonSameAnswer: the real privacy service answers an
+// address Garde does not know exactly as a known one (a code is mailed);
+// once the address is proven, the answer is that nothing is held — no
+// copy, no one erased.
+func TestUnknownPersonSameAnswer(t *testing.T) {
+	mail := &consent.MemoryNotifier{}
+	in := start(t, t.TempDir(), collect.WriterOptions{}, func(m *Main) { m.Notifier = mail })
+	p := distinctive()
+	seedDistinctive(t, in, p, "UNKNOWN")
+	backend := in.m.srv.Privacy.Backend
+	ctx := context.Background()
+	code := regexp.MustCompile(`\b\d{6}\b`)
+	ids := map[string]string{}
+	for _, email := range []string{p.Email, "nobody.here@example.net"} {
+		id, err := backend.Ask(ctx, privacy.Ask{Kind: privacy.KindAccess, Jurisdiction: "GDPR", Email: email, Lang: "en", IP: "192.0.2.7"})
+		if err != nil {
+			t.Fatalf("%s: %v", email, err)
+		}
+		msgs := mail.Messages()
+		last := msgs[len(msgs)-1]
+		if last.To != email {
+			t.Fatalf("no code mailed to %s", email)
+		}
+		if err := backend.Confirm(ctx, id, code.FindString(last.Text), "192.0.2.7"); err != nil {
+			t.Fatalf("%s: confirm: %v", email, err)
+		}
+		ids[email] = id
+	}
+	known := in.awaitRequest(ids[p.Email], "completed")
+	unknown := in.awaitRequest(ids["nobody.here@example.net"], "completed")
+	if known["subject"] == nil || unknown["subject"] != nil {
+		t.Errorf("subjects: known %v, unknown %v", known["subject"], unknown["subject"])
+	}
+	st, err := backend.Status(ctx, ids["nobody.here@example.net"])
+	if err != nil || st.Known || st.Download != "" {
+		t.Errorf("unknown person's status %+v, %v", st, err)
+	}
+	if st, err := backend.Status(ctx, ids[p.Email]); err != nil || !st.Known || st.Download == "" {
+		t.Errorf("known person's status %+v, %v", st, err)
+	}
+	// a wrong code, then an unknown request: the same refusal
+	id, _ := backend.Ask(ctx, privacy.Ask{Kind: privacy.KindErasure, Jurisdiction: "GDPR", Email: p.Email, Lang: "fr", IP: "192.0.2.8"})
+	e1 := backend.Confirm(ctx, id, "000000", "192.0.2.8")
+	e2 := backend.Confirm(ctx, "r_"+garde.RandomID(), "000000", "192.0.2.8")
+	if garde.ErrorCode(e1) != garde.EInvalid || garde.ErrorMessage(e1) != garde.ErrorMessage(e2) {
+		t.Errorf("wrong code %v, unknown request %v: want one same EInvalid", e1, e2)
+	}
+	if _, a := in.subject("email=" + p.Email); a.status != http.StatusOK {
+		t.Error("a wrong code erased someone")
 	}
 }
