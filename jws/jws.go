@@ -260,16 +260,7 @@ func readObject(b []byte) (map[string]json.RawMessage, error) {
 // decode decodes unpadded base64url strictly: only the URL alphabet (the
 // standard decoder would skip line breaks) and zero trailing bits, so that
 // each value has exactly one encoding.
-func decode(s string) ([]byte, bool) {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return nil, false
-		}
-	}
-	b, err := b64.Strict().DecodeString(s)
-	return b, err == nil
-}
+func decode(s string) ([]byte, bool) { return garde.DecodeBase64URL(s) }
 
 func errInvalid(msg string) *garde.Error {
 	return &garde.Error{Code: garde.EInvalid, Message: msg}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/garde-privacy/garde"
 )
 
 // Cookie names; all are scoped to /privacy.
@@ -49,16 +51,16 @@ func decodeSession(key []byte, value string) (id string, exp time.Time, err erro
 		return "", time.Time{}, errCookie
 	}
 	payload, mac := value[:i], value[i+1:]
-	got, err := b64.DecodeString(mac)
-	if err != nil || !hmac.Equal(got, sessionMAC(key, payload)) {
+	got, ok := garde.DecodeBase64URL(mac)
+	if !ok || !hmac.Equal(got, sessionMAC(key, payload)) {
 		return "", time.Time{}, errCookie
 	}
 	parts := strings.Split(payload, ".")
 	if len(parts) != 3 || parts[0] != "v1" {
 		return "", time.Time{}, errCookie
 	}
-	raw, err := b64.DecodeString(parts[1])
-	if err != nil || !validID(string(raw)) {
+	raw, ok := garde.DecodeBase64URL(parts[1])
+	if !ok || !validID(string(raw)) {
 		return "", time.Time{}, errCookie
 	}
 	secs, err := strconv.ParseInt(parts[2], 10, 64)
@@ -131,8 +133,8 @@ func (c *Centre) csrfSeed(w http.ResponseWriter, r *http.Request) string {
 }
 
 func validSeed(s string) bool {
-	b, err := b64.DecodeString(s)
-	return err == nil && len(b) == 32
+	b, ok := garde.DecodeBase64URL(s)
+	return ok && len(b) == 32
 }
 
 // csrfToken is the token a form carries for the browser's seed.
