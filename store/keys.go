@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/garde-privacy/garde"
@@ -16,7 +17,12 @@ import (
 // *DB opened with the "keys" migration set — never the data database, so
 // that a copy of the data never carries the keys. It holds keys only in
 // wrapped form.
-type Keys struct{ db *DB }
+type Keys struct {
+	db *DB
+
+	mu   sync.Mutex
+	find *sql.Stmt // qkFindKey on the reader, prepared once (see findStmt)
+}
 
 // NewKeys returns the key store over db (opened with set "keys").
 func NewKeys(db *DB) *Keys { return &Keys{db: db} }
@@ -111,7 +117,11 @@ func (k *Keys) FindSubjectKey(ctx context.Context, s garde.SubjectID) (vault.Wra
 	wk := vault.WrappedKey{Subject: s}
 	var id []byte
 	var created int64
-	err := k.db.Reader().QueryRowContext(ctx, qkFindKey, string(s)).Scan(&wk.Wrapped, &id, &created)
+	st, err := k.findStmt(ctx)
+	if err != nil {
+		return vault.WrappedKey{}, false, fmt.Errorf("store: find key of %s: %w", s, err)
+	}
+	err = st.QueryRowContext(ctx, string(s)).Scan(&wk.Wrapped, &id, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return vault.WrappedKey{}, false, nil
 	}
@@ -125,11 +135,36 @@ func (k *Keys) FindSubjectKey(ctx context.Context, s garde.SubjectID) (vault.Wra
 	return wk, true, nil
 }
 
+// findStmt returns qkFindKey prepared on the reader. FindSubjectKey is the
+// vault's path to every key not in its cache, and an erasure's first step
+// (the certificate names the destroyed keys): parsing it again for every
+// call cost more than running it.
+func (k *Keys) findStmt(ctx context.Context) (*sql.Stmt, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.find == nil {
+		st, err := k.db.Reader().PrepareContext(ctx, qkFindKey)
+		if err != nil {
+			return nil, err
+		}
+		k.find = st
+	}
+	return k.find, nil
+}
+
 // DeleteSubjectKeys implements vault.KeyStore: the rows are deleted in one
 // transaction (secure_delete overwrites them), then the write-ahead log is
 // checkpointed and truncated, so that no older copy of a page holding a
 // deleted key survives in it.
 func (k *Keys) DeleteSubjectKeys(ctx context.Context, subjects []garde.SubjectID) error {
+	return k.DeleteSubjectKeysThen(ctx, subjects, nil)
+}
+
+var _ vault.StagedDeleter = (*Keys)(nil)
+
+// DeleteSubjectKeysThen implements vault.StagedDeleter: DeleteSubjectKeys,
+// calling deleted between the commit and the checkpoint.
+func (k *Keys) DeleteSubjectKeysThen(ctx context.Context, subjects []garde.SubjectID, deleted func()) error {
 	tx, err := k.db.Writer().BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: delete subject keys: %w", err)
@@ -148,7 +183,12 @@ func (k *Keys) DeleteSubjectKeys(ctx context.Context, subjects []garde.SubjectID
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: delete subject keys: %w", err)
 	}
-	if err := k.db.Checkpoint(ctx); err != nil {
+	if deleted != nil {
+		deleted()
+	}
+	// checked and retried (truncateLog): a reader holding an old snapshot
+	// makes a TRUNCATE checkpoint stop short without an error
+	if err := truncateLog(ctx, k.db); err != nil {
 		return fmt.Errorf("store: checkpoint key database: %w", err)
 	}
 	return nil
@@ -204,7 +244,7 @@ func (k *Keys) Rewrap(ctx context.Context, from vault.MasterKeyID, root vault.Ro
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: rewrap keys: %w", err)
 	}
-	if err := k.db.Checkpoint(ctx); err != nil {
+	if err := truncateLog(ctx, k.db); err != nil {
 		return fmt.Errorf("store: checkpoint key database: %w", err)
 	}
 	return nil
