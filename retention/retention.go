@@ -106,11 +106,14 @@ type Report struct {
 }
 
 // batch is how many items a scan step reads and an Expire call removes.
-// A larger one shares the pages a scan reads again after every commit (a
-// write resets the readers' page caches) and the index pages an Expire
-// rewrites among more items; a smaller one keeps each Expire transaction,
-// during which collection waits for the writer, short.
-const batch = 5000
+// A run is bound by what it writes: each deleted event rewrites a page of
+// the events_subject index, whose entries are in subject, not time, order,
+// once in the write-ahead log and once more at the checkpoint; a larger
+// batch shares more of those pages among its deletes (1,000,000 events:
+// 3.3 GB written with 5,000 items a batch, 2.8 GB with 10,000, 2.1 GB with
+// 20,000). A smaller one keeps each Expire transaction, during which
+// collection waits for the writer, short (about 0.15 s at 10,000).
+const batch = 10000
 
 // Run expires every item whose retention has ended.
 //
