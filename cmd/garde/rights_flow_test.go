@@ -18,8 +18,8 @@ import (
 	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/collect"
 	"github.com/garde-privacy/garde/consent"
-	"github.com/garde-privacy/garde/privacy"
 	"github.com/garde-privacy/garde/gardetest"
+	"github.com/garde-privacy/garde/privacy"
 	"github.com/garde-privacy/garde/rights"
 	"github.com/garde-privacy/garde/rights/verify"
 )
