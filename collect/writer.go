@@ -169,7 +169,14 @@ func NewWriter(st Store, keys Keys, gate Gate, purposes func(inventory.PurposeSe
 // the writer and waits until they are durable. It returns ETooMany at once
 // when the writer is saturated, and EUnavailable after Close.
 func (w *Writer) Submit(ctx context.Context, recs []Record, local *Tally) error {
-	n := int64(len(recs))
+	return w.enqueue(&submission{recs: recs, local: local})
+}
+
+// enqueue hands s to the writer goroutine and waits for its outcome:
+// EUnavailable after Close, ETooMany at once when the writer is saturated.
+func (w *Writer) enqueue(s *submission) error {
+	n := int64(s.size())
+	s.err = make(chan error, 1)
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
@@ -180,7 +187,6 @@ func (w *Writer) Submit(ctx context.Context, recs []Record, local *Tally) error 
 		w.mu.RUnlock()
 		return garde.Errorf(garde.ETooMany, "the writer is saturated; retry later")
 	}
-	s := &submission{recs: recs, local: local, err: make(chan error, 1)}
 	w.queue <- s
 	w.mu.RUnlock()
 	w.metrics.QueueDepth.Set(float64(w.pending.Load()))
@@ -197,7 +203,7 @@ func (w *Writer) SetAudit(fn GroupAudit) { w.audit = fn }
 
 // size is how many events a submission counts for in MaxPending.
 func (s *submission) size() int {
-	if s.job != nil {
+	if s.job != nil || s.exclusive != nil {
 		return 1
 	}
 	return len(s.recs)
@@ -215,20 +221,7 @@ func (openGate) Merged(_, _ garde.SubjectID) {}
 // Do runs job inside the next group commit and waits until that group is
 // durable (or failed: then nothing the job wrote remains).
 func (w *Writer) Do(ctx context.Context, job Job) error {
-	w.mu.RLock()
-	if w.closed {
-		w.mu.RUnlock()
-		return garde.Errorf(garde.EUnavailable, "shutting down")
-	}
-	if w.pending.Add(1) > int64(w.opts.MaxPending) {
-		w.pending.Add(-1)
-		w.mu.RUnlock()
-		return garde.Errorf(garde.ETooMany, "the writer is saturated; retry later")
-	}
-	s := &submission{job: job, local: &Tally{}, err: make(chan error, 1)}
-	w.queue <- s
-	w.mu.RUnlock()
-	return <-s.err
+	return w.enqueue(&submission{job: job, local: &Tally{}})
 }
 
 // Exclusive runs fn in the writer goroutine between two group commits,
@@ -239,20 +232,7 @@ func (w *Writer) Do(ctx context.Context, job Job) error {
 // under their old subject id afterwards. fn must be short: collection
 // waits for it.
 func (w *Writer) Exclusive(ctx context.Context, fn func(context.Context) (forget []garde.SubjectID, err error)) error {
-	w.mu.RLock()
-	if w.closed {
-		w.mu.RUnlock()
-		return garde.Errorf(garde.EUnavailable, "shutting down")
-	}
-	if w.pending.Add(1) > int64(w.opts.MaxPending) {
-		w.pending.Add(-1)
-		w.mu.RUnlock()
-		return garde.Errorf(garde.ETooMany, "the writer is saturated; retry later")
-	}
-	s := &submission{exclusive: fn, local: &Tally{}, err: make(chan error, 1)}
-	w.queue <- s
-	w.mu.RUnlock()
-	return <-s.err
+	return w.enqueue(&submission{exclusive: fn, local: &Tally{}})
 }
 
 // runExclusive runs one Exclusive submission.

@@ -50,7 +50,7 @@ func (s JWKS) Find(kid string) (ed25519.PublicKey, bool) {
 		if k.Kty != "OKP" || k.Crv != "Ed25519" || k.Use != "" && k.Use != "sig" || k.Alg != "" && k.Alg != Alg {
 			return nil, false
 		}
-		pub, ok := decode(k.X)
+		pub, ok := garde.DecodeBase64URL(k.X)
 		if !ok || len(pub) != ed25519.PublicKeySize {
 			return nil, false
 		}
@@ -69,7 +69,7 @@ func ParseJWKS(b []byte) (JWKS, error) {
 	if len(b) > MaxJWKSSize {
 		return JWKS{}, errInvalid("jwks: larger than 256 KiB")
 	}
-	top, err := readObject(b)
+	top, err := ReadObject(b)
 	if err != nil {
 		return JWKS{}, objectError("jwks: set", err)
 	}
@@ -94,7 +94,7 @@ func ParseJWKS(b []byte) (JWKS, error) {
 }
 
 func parseJWK(raw []byte) (JWK, error) {
-	m, err := readObject(raw)
+	m, err := ReadObject(raw)
 	if err != nil {
 		return JWK{}, objectError("jwks: key", err)
 	}
@@ -128,14 +128,14 @@ func parseJWK(raw []byte) (JWK, error) {
 	case k.Alg != "" && k.Alg != Alg:
 		return JWK{}, errInvalid("jwks: key alg is not EdDSA")
 	}
-	if pub, ok := decode(k.X); !ok || len(pub) != ed25519.PublicKeySize {
+	if pub, ok := garde.DecodeBase64URL(k.X); !ok || len(pub) != ed25519.PublicKeySize {
 		return JWK{}, errInvalid("jwks: x is not a base64url 32-byte Ed25519 public key")
 	}
 	return k, nil
 }
 
 func objectError(what string, err error) *garde.Error {
-	if errors.Is(err, errDuplicate) {
+	if errors.Is(err, ErrDuplicateMember) {
 		return errInvalid(what + " has a duplicate member name")
 	}
 	return errInvalid(what + " is not a JSON object")

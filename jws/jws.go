@@ -122,7 +122,7 @@ func Verify(token string, keys KeyFinder) (payload []byte, h Header, err error) 
 	if p64 == "" {
 		return nil, Header{}, errInvalid("jws: empty payload (detached content is not supported)")
 	}
-	hb, ok := decode(h64)
+	hb, ok := garde.DecodeBase64URL(h64)
 	if !ok {
 		return nil, Header{}, errInvalid("jws: header is not base64url")
 	}
@@ -139,14 +139,14 @@ func Verify(token string, keys KeyFinder) (payload []byte, h Header, err error) 
 	if len(pub) != ed25519.PublicKeySize {
 		return nil, Header{}, errInvalid("jws: key is not an Ed25519 public key")
 	}
-	sig, ok := decode(s64)
+	sig, ok := garde.DecodeBase64URL(s64)
 	if !ok {
 		return nil, Header{}, errInvalid("jws: signature is not base64url")
 	}
 	if len(sig) != ed25519.SignatureSize {
 		return nil, Header{}, errInvalid("jws: signature must be 64 bytes")
 	}
-	if payload, ok = decode(p64); !ok {
+	if payload, ok = garde.DecodeBase64URL(p64); !ok {
 		return nil, Header{}, errInvalid("jws: payload is not base64url")
 	}
 	if !ed25519.Verify(pub, []byte(token[:j]), sig) {
@@ -169,8 +169,8 @@ func VerifyType(token, typ string, keys KeyFinder) ([]byte, Header, error) {
 
 // parseHeader reads a protected header strictly (see Verify).
 func parseHeader(b []byte) (Header, error) {
-	m, err := readObject(b)
-	if errors.Is(err, errDuplicate) {
+	m, err := ReadObject(b)
+	if errors.Is(err, ErrDuplicateMember) {
 		return Header{}, errInvalid("jws: duplicate header parameter")
 	}
 	if err != nil {
@@ -221,13 +221,16 @@ func parseHeader(b []byte) (Header, error) {
 }
 
 var (
-	errDuplicate = errors.New("duplicate member name")
-	errNotObject = errors.New("not one JSON object")
+	// ErrDuplicateMember: a JSON object names a member twice (parsers
+	// resolve that differently, so signed JSON must not).
+	ErrDuplicateMember = errors.New("duplicate member name")
+	errNotObject       = errors.New("not one JSON object")
 )
 
-// readObject reads b as exactly one JSON object, refusing duplicate member
-// names (which parsers resolve differently) and anything after the object.
-func readObject(b []byte) (map[string]json.RawMessage, error) {
+// ReadObject reads b as exactly one JSON object, refusing duplicate member
+// names (ErrDuplicateMember) and anything after the object: the strict
+// reading of JOSE headers and claims, shared by every token Garde parses.
+func ReadObject(b []byte) (map[string]json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil, errNotObject
@@ -240,7 +243,7 @@ func readObject(b []byte) (map[string]json.RawMessage, error) {
 		}
 		name, _ := tok.(string)
 		if _, dup := m[name]; dup {
-			return nil, errDuplicate
+			return nil, ErrDuplicateMember
 		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
@@ -256,11 +259,6 @@ func readObject(b []byte) (map[string]json.RawMessage, error) {
 	}
 	return m, nil
 }
-
-// decode decodes unpadded base64url strictly: only the URL alphabet (the
-// standard decoder would skip line breaks) and zero trailing bits, so that
-// each value has exactly one encoding.
-func decode(s string) ([]byte, bool) { return garde.DecodeBase64URL(s) }
 
 func errInvalid(msg string) *garde.Error {
 	return &garde.Error{Code: garde.EInvalid, Message: msg}

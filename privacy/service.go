@@ -2,6 +2,7 @@ package privacy
 
 import (
 	"context"
+	"maps"
 	"net/mail"
 	"slices"
 	"strconv"
@@ -330,7 +331,7 @@ func (s *Service) Fields(ctx context.Context, id string) ([]Field, error) {
 		return nil, err
 	}
 	var out []Field
-	for _, name := range sortedKeys(s.Inventory.Plan.Traits) {
+	for _, name := range slices.Sorted(maps.Keys(s.Inventory.Plan.Traits)) {
 		f := s.Inventory.Plan.Traits[name]
 		field := Field{Name: name}
 		if f.Category != nil {
@@ -424,10 +425,8 @@ func TraitOf(inv *inventory.Inventory, name, value string) (collect.Trait, error
 	var raw []byte
 	if err == nil && f.Type.Accepts(v) {
 		raw, err = json.Marshal(v)
-	} else {
-		err = garde.Errorf(garde.EInvalid, "%s takes a %s", name, f.Type)
 	}
-	if err != nil {
+	if raw == nil || err != nil {
 		return collect.Trait{}, garde.Errorf(garde.EInvalid, "%s takes a %s", name, f.Type)
 	}
 	t := collect.Trait{Name: name, Set: f.Purposes, Purposes: strings.Join(inv.PurposeKeys(f.Purposes), ","),
@@ -457,15 +456,6 @@ func (s *Service) lang(ctx context.Context, id string) string {
 		return out.Lang
 	}
 	return "en"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func text(t inventory.Text, lang string) string {

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"time"
 
@@ -34,10 +32,8 @@ func (s *Server) getTraining(w http.ResponseWriter, r *http.Request) {
 // completion (administrators only; audited).
 func (s *Server) postTraining(w http.ResponseWriter, r *http.Request) {
 	var b trainingBody
-	d := json.NewDecoder(io.LimitReader(r.Body, 4096))
-	d.DisallowUnknownFields()
-	if err := d.Decode(&b); err != nil {
-		api.Error(w, r, s.Log, garde.Wrap(garde.EInvalid, err, "body is not a training record {course, completedAt, validUntil}"))
+	if err := decode(r, &b, "a training record {course, completedAt, validUntil}"); err != nil {
+		api.Error(w, r, s.Log, err)
 		return
 	}
 	t := access.Training{OperatorID: r.PathValue("id"), Course: b.Course, CompletedAt: b.CompletedAt, ValidUntil: b.ValidUntil}

@@ -1,13 +1,11 @@
 package verify
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -15,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/garde-privacy/garde"
+	"github.com/garde-privacy/garde/jws"
 )
 
 // The site token's fixed values (see the package doc).
@@ -84,7 +83,7 @@ func parseSiteToken(token string) (parsed, error) {
 	if h64 == "" || c64 == "" || s64 == "" {
 		return parsed{}, invalid("empty token part")
 	}
-	hb, ok := decode(h64)
+	hb, ok := garde.DecodeBase64URL(h64)
 	if !ok {
 		return parsed{}, invalid("header is not base64url")
 	}
@@ -92,14 +91,14 @@ func parseSiteToken(token string) (parsed, error) {
 	if err != nil {
 		return parsed{}, err
 	}
-	sig, ok := decode(s64)
+	sig, ok := garde.DecodeBase64URL(s64)
 	if !ok {
 		return parsed{}, invalid("signature is not base64url")
 	}
 	if want := sigSize(header.Alg); len(sig) != want {
 		return parsed{}, invalid("signature has the wrong size for its alg")
 	}
-	cb, ok := decode(c64)
+	cb, ok := garde.DecodeBase64URL(c64)
 	if !ok {
 		return parsed{}, invalid("claims are not base64url")
 	}
@@ -119,7 +118,7 @@ func sigSize(alg string) int {
 
 func parseHeader(b []byte) (SiteHeader, error) {
 	m, err := readObject(b)
-	if errors.Is(err, errDuplicate) {
+	if errors.Is(err, jws.ErrDuplicateMember) {
 		return SiteHeader{}, invalid("duplicate header member")
 	}
 	if err != nil {
@@ -160,7 +159,7 @@ func parseHeader(b []byte) (SiteHeader, error) {
 
 func parseClaims(b []byte) (SiteClaims, error) {
 	m, err := readObject(b)
-	if errors.Is(err, errDuplicate) {
+	if errors.Is(err, jws.ErrDuplicateMember) {
 		return SiteClaims{}, invalid("duplicate claim")
 	}
 	if err != nil {
@@ -248,53 +247,14 @@ func readString(raw json.RawMessage, dst *string) bool {
 	return len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, dst) == nil
 }
 
-var (
-	errDuplicate = errors.New("duplicate member name")
-	errNotObject = errors.New("not one JSON object")
-)
-
-// readObject reads b as exactly one JSON object in valid UTF-8, refusing
-// duplicate member names (which parsers resolve differently) and anything
-// after the object.
+// readObject reads b as exactly one JSON object in valid UTF-8 (the
+// strict reading jws.ReadObject makes of JOSE objects).
 func readObject(b []byte) (map[string]json.RawMessage, error) {
 	if !utf8.Valid(b) {
-		return nil, errNotObject
+		return nil, errors.New("not valid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, errNotObject
-	}
-	m := make(map[string]json.RawMessage, 8)
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, errNotObject
-		}
-		name, ok := tok.(string)
-		if !ok {
-			return nil, errNotObject
-		}
-		if _, dup := m[name]; dup {
-			return nil, errDuplicate
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, errNotObject
-		}
-		m[name] = raw
-	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return nil, errNotObject
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errNotObject
-	}
-	return m, nil
+	return jws.ReadObject(b)
 }
-
-// decode decodes unpadded base64url strictly: only the URL alphabet and
-// zero trailing bits, so that each value has exactly one encoding.
-func decode(s string) ([]byte, bool) { return garde.DecodeBase64URL(s) }
 
 func printableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
