@@ -10,6 +10,7 @@ import (
 
 	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/access"
+	"github.com/garde-privacy/garde/gardetest"
 )
 
 // memStore is an in-memory access.OperatorStore; store/operators_test.go
@@ -181,31 +182,13 @@ func (m *memStore) FindTrainings(_ context.Context, operatorID string) ([]access
 	return ts, nil
 }
 
-// clock is a settable garde.Clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // start is a time well inside a TOTP step.
 var start = time.Date(2026, 3, 2, 9, 0, 5, 0, time.UTC)
 
 type fixture struct {
 	auth  *access.Auth
 	store *memStore
-	clock *clock
+	clock *gardetest.Clock
 }
 
 func newFixture(t *testing.T, edit ...func(*access.Config)) *fixture {
@@ -214,7 +197,7 @@ func newFixture(t *testing.T, edit ...func(*access.Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{store: newMemStore(), clock: &clock{t: start}}
+	f := &fixture{store: newMemStore(), clock: gardetest.NewClock(start)}
 	cfg := access.Config{Store: f.store, Sealer: sealer, Clock: f.clock, Argon2: cheap}
 	for _, e := range edit {
 		e(&cfg)

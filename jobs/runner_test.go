@@ -14,29 +14,12 @@ import (
 	"time"
 
 	"github.com/garde-privacy/garde"
+	"github.com/garde-privacy/garde/gardetest"
 	"github.com/garde-privacy/garde/jobs"
 	"github.com/garde-privacy/garde/store"
 )
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-
-// testClock is a settable clock, safe for the runner's goroutines.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // syncBuffer collects log lines from several goroutines.
 type syncBuffer struct {
@@ -112,7 +95,7 @@ func runDue(t *testing.T, r *jobs.Runner, want int) {
 // TestRunnerRetry: a failed attempt is retried after its backoff, and the
 // job completes when an attempt succeeds.
 func TestRunnerRetry(t *testing.T) {
-	st, clk := newStore(t), &testClock{now: t0}
+	st, clk := newStore(t), gardetest.NewClock(t0)
 	var attempts []int
 	r, _ := newRunner(st, clk, map[string]jobs.Handler{"mail": func(ctx context.Context, j jobs.Job) error {
 		attempts = append(attempts, j.Attempt)
@@ -165,7 +148,7 @@ func TestRunnerDiscard(t *testing.T) {
 		{"last attempt crashed", jobs.Job{Kind: "fail", MaxAttempts: 1}, true, 2, 0, 2, "no attempt left"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st, clk := newStore(t), &testClock{now: t0}
+			st, clk := newStore(t), gardetest.NewClock(t0)
 			calls := 0
 			r, _ := newRunner(st, clk, map[string]jobs.Handler{
 				"fail": func(ctx context.Context, j jobs.Job) error {
@@ -222,7 +205,7 @@ func TestRunnerPrivacy(t *testing.T) {
 		{"plain error", func() error { return fmt.Errorf("smtp: %s refused", email) }, "internal: internal error"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st, clk := newStore(t), &testClock{now: t0}
+			st, clk := newStore(t), gardetest.NewClock(t0)
 			r, logs := newRunner(st, clk, map[string]jobs.Handler{"mail": func(ctx context.Context, j jobs.Job) error {
 				if j.Attempt == 1 {
 					return tc.fail()
@@ -323,7 +306,7 @@ func TestRunnersExactlyOnce(t *testing.T) {
 // no longer complete it.
 func TestRunnerTakeover(t *testing.T) {
 	ctx := context.Background()
-	st, clk := newStore(t), &testClock{now: t0}
+	st, clk := newStore(t), gardetest.NewClock(t0)
 	var got []jobs.Job
 	r, _ := newRunner(st, clk, map[string]jobs.Handler{"k": func(ctx context.Context, j jobs.Job) error {
 		got = append(got, j)
@@ -433,7 +416,7 @@ func TestRunnerHeartbeat(t *testing.T) {
 // hour), and when its context ends it stops its handlers, puts their jobs
 // back due at once, and returns.
 func TestRunnerRun(t *testing.T) {
-	st, clk := newStore(t), &testClock{now: t0}
+	st, clk := newStore(t), gardetest.NewClock(t0)
 	started := make(chan int64, 10)
 	r, _ := newRunner(st, clk, map[string]jobs.Handler{
 		"quick": func(ctx context.Context, j jobs.Job) error {

@@ -109,7 +109,7 @@ func TestSessionRequired(t *testing.T) {
 		forbidden(fmt.Sprintf("tampered cookie %d", i), tampered, idA)
 	}
 
-	fx.clk.add(cookieTTL + time.Second)
+	fx.clk.Add(cookieTTL + time.Second)
 	forbidden("expired cookie", a, idA)
 	if fx.fake.rectifs != 0 || fx.fake.fields["first_name"] != "Ada" {
 		t.Errorf("a refused form changed a field")

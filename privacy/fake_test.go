@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/garde-privacy/garde"
+	"github.com/garde-privacy/garde/gardetest"
 	"github.com/garde-privacy/garde/inventory"
 )
 
@@ -22,7 +23,7 @@ import (
 // known@example.com, codes "123456", one-time download tokens.
 type fakeBackend struct {
 	inv *inventory.Inventory
-	clk *testClock
+	clk *gardetest.Clock
 
 	mu       sync.Mutex
 	requests map[string]*fakeRequest
@@ -48,7 +49,7 @@ const (
 	goodCode   = "123456"
 )
 
-func newFake(inv *inventory.Inventory, clk *testClock) *fakeBackend {
+func newFake(inv *inventory.Inventory, clk *gardetest.Clock) *fakeBackend {
 	f := &fakeBackend{inv: inv, clk: clk, requests: map[string]*fakeRequest{}, consents: map[string]bool{},
 		fields: map[string]string{"email": knownEmail, "first_name": "Ada"}, tokens: map[string][]byte{}}
 	for _, p := range inv.Purposes {
@@ -247,29 +248,11 @@ func (f *fakeBackend) Take(ctx context.Context, token string) ([]byte, error) {
 	return zip, nil
 }
 
-// testClock is a settable clock.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // fixture is a centre over the fake backend, with the example inventory.
 type fixture struct {
 	c    *Centre
 	fake *fakeBackend
-	clk  *testClock
+	clk  *gardetest.Clock
 	h    http.Handler
 	logs *bytes.Buffer
 }
@@ -279,7 +262,7 @@ var testKey = bytes.Repeat([]byte{7}, 32)
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	inv := inventory.MustExample()
-	clk := &testClock{now: time.Date(2026, 3, 2, 10, 30, 0, 0, time.UTC)}
+	clk := gardetest.NewClock(time.Date(2026, 3, 2, 10, 30, 0, 0, time.UTC))
 	fake := newFake(inv, clk)
 	logs := &bytes.Buffer{}
 	c := &Centre{Backend: fake, Inventory: inv, Key: testKey, Clock: clk,

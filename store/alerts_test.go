@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 
 	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/audit"
+	"github.com/garde-privacy/garde/gardetest"
 	"github.com/garde-privacy/garde/store"
 )
 
@@ -144,24 +144,6 @@ func TestAlertBaselines(t *testing.T) {
 	}
 }
 
-// setClock is a clock the test moves.
-type setClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *setClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *setClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
 // TestDetectorOverSQLite runs the detector over a real audit log: it tails
 // it, raises and stores alerts, an acknowledgement is audited in the same
 // log, and after a restart the baselines are kept and nothing is raised
@@ -170,7 +152,7 @@ func TestDetectorOverSQLite(t *testing.T) {
 	ctx := context.Background()
 	path := t.TempDir() + "/garde.db"
 	db := openDataAt(t, path)
-	a, clock := store.NewAudit(db), &setClock{}
+	a, clock := store.NewAudit(db), gardetest.NewClock(time.Time{})
 	log := &audit.Log{Signer: newAuditSigner(), Clock: clock}
 	paris, err := time.LoadLocation("Europe/Paris")
 	if err != nil {
@@ -180,7 +162,7 @@ func TestDetectorOverSQLite(t *testing.T) {
 	at := func(day, hour, minute int) time.Time { return time.Date(2026, 3, day, hour, minute, 0, 0, paris) }
 	appendAt := func(when time.Time, es ...audit.Entry) {
 		t.Helper()
-		clock.set(when)
+		clock.Set(when)
 		for i := range es {
 			es[i].Role, es[i].RequestID, es[i].Source = "marketer", "req-1", "198.51.100.7:5000"
 			if es[i].Outcome == "" {
@@ -238,7 +220,7 @@ func TestDetectorOverSQLite(t *testing.T) {
 
 	// Acknowledge the odd-hours alert; the ack is itself audited.
 	appendAudit := func(ctx context.Context, e audit.Entry) error {
-		clock.set(at(11, 9, 0))
+		clock.Set(at(11, 9, 0))
 		e.Role, e.RequestID, e.Source = "dpo", "req-ack", "198.51.100.9:5000"
 		return a.Append(ctx, log, e)
 	}

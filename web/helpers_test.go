@@ -14,13 +14,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/garde-privacy/garde/access"
 	"github.com/garde-privacy/garde/api"
 	"github.com/garde-privacy/garde/audit"
+	"github.com/garde-privacy/garde/gardetest"
 	"github.com/garde-privacy/garde/inventory"
 	"github.com/garde-privacy/garde/store"
 	"github.com/garde-privacy/garde/web"
@@ -28,24 +28,6 @@ import (
 
 // start is the test clock's first reading.
 var start = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-
-// clock is a settable test clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // edSigner is a small Ed25519 audit.Signer.
 type edSigner struct{ priv ed25519.PrivateKey }
@@ -64,7 +46,7 @@ func (s edSigner) Verify(kid string, msg, sig []byte) error {
 // env is a console over a real SQLite store, served by httptest.
 type env struct {
 	t       *testing.T
-	clock   *clock
+	clock   *gardetest.Clock
 	db      *store.DB
 	auth    *access.Auth
 	ops     *store.Operators
@@ -88,7 +70,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	e := &env{t: t, clock: &clock{now: start}, db: db, ops: store.NewOperators(db), keys: store.NewAPIKeys(db),
+	e := &env{t: t, clock: gardetest.NewClock(start), db: db, ops: store.NewOperators(db), keys: store.NewAPIKeys(db),
 		audit: store.NewAudit(db), alerts: store.NewAlerts(db)}
 	e.signer = edSigner{ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))}
 	e.log = &audit.Log{Signer: e.signer, Clock: e.clock}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/garde-privacy/garde/audit"
 	"github.com/garde-privacy/garde/collect"
 	"github.com/garde-privacy/garde/consent"
+	"github.com/garde-privacy/garde/gardetest"
 	"github.com/garde-privacy/garde/inventory"
 	"github.com/garde-privacy/garde/profile"
 	"github.com/garde-privacy/garde/rights"
@@ -28,24 +28,6 @@ import (
 )
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // env is Garde's real collection path on SQLite in a temp dir: the vault,
 // the pipeline and group-commit writer (auditing each commit), the consent
@@ -60,7 +42,7 @@ type env struct {
 	ledger    *consent.Ledger
 	audit     *store.Audit
 	log       *audit.Log
-	clock     *clock
+	clock     *gardetest.Clock
 	builder   *bundle.Builder
 	downloads *bundle.Downloads
 }
@@ -91,7 +73,7 @@ func newEnv(tb testing.TB) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c := &clock{t: t0}
+	c := gardetest.NewClock(t0)
 	e := &env{tb: tb, inv: inv, data: data, vault: v, clock: c, audit: store.NewAudit(data),
 		log: &audit.Log{Signer: signer, Clock: c}}
 	idx := consent.NewIndex(inv)

@@ -11,31 +11,12 @@ import (
 	"time"
 
 	"github.com/garde-privacy/garde"
+	"github.com/garde-privacy/garde/gardetest"
 	"github.com/garde-privacy/garde/rights/verify"
 	"github.com/garde-privacy/garde/store"
 )
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-
-// clock is a settable test clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: t0} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // mailbox is a Sender that keeps the mail.
 type mailbox struct {
@@ -84,7 +65,7 @@ type fixture struct {
 	st    *store.Verifications
 	codes *verify.Codes
 	box   *mailbox
-	clock *clock
+	clock *gardetest.Clock
 }
 
 var testKey = bytes.Repeat([]byte{7}, 32)
@@ -106,7 +87,7 @@ func newFixture(t testing.TB) *fixture {
 }
 
 func fixtureOver(db *store.DB) *fixture {
-	f := &fixture{db: db, st: store.NewVerifications(db), box: &mailbox{}, clock: newClock()}
+	f := &fixture{db: db, st: store.NewVerifications(db), box: &mailbox{}, clock: gardetest.NewClock(t0)}
 	f.codes = &verify.Codes{Store: f.st, Key: testKey, Send: f.box.Send, Clock: f.clock}
 	return f
 }
