@@ -76,6 +76,11 @@ type Trait struct {
 	Set      inventory.PurposeSet // Purposes as a set
 	Personal bool
 	JSON     []byte
+	// Identity, on a rectification of an identifier trait (email, phone),
+	// is the new value's blind index: it replaces the subject's identities
+	// of its kind, so that the old value no longer finds the person
+	// (Writer.SetTrait).
+	Identity *Identity
 }
 
 // Pipeline prepares messages for storage. It is safe for concurrent use.

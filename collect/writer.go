@@ -44,6 +44,9 @@ type Tx interface {
 	CreateSubject(ctx context.Context, id garde.SubjectID, identified bool, now time.Time) error
 	CreateIdentity(ctx context.Context, kind string, hash []byte, s garde.SubjectID, now time.Time) error
 	MarkIdentified(ctx context.Context, s garde.SubjectID) error
+	// DeleteIdentities deletes the identities of kind that belong to s or
+	// to a subject merged into it, and returns their hashes.
+	DeleteIdentities(ctx context.Context, s garde.SubjectID, kind string) ([][]byte, error)
 	// MergeSubject makes from (and everything merged into it) part of into.
 	MergeSubject(ctx context.Context, from, into garde.SubjectID) error
 	TouchSubject(ctx context.Context, s garde.SubjectID, seen time.Time) error
@@ -532,17 +535,25 @@ func (w *Writer) write(ctx context.Context, tx Tx, subj garde.SubjectID, rec *Re
 // rectification. A personal value is sealed with the subject's key (created
 // if the subject had none). The old value's row is overwritten in place;
 // with secure_delete its bytes leave the database file, and the caller
-// checkpoints the write-ahead log.
+// checkpoints the write-ahead log. A trait with an Identity also replaces
+// the person's identities of its kind: the old value's blind index is
+// deleted, so that it finds the person no more. ENotFound: no such subject;
+// EConflict: the new identifier already belongs to another person.
 func (w *Writer) SetTrait(ctx context.Context, s garde.SubjectID, t Trait) error {
-	missing := false
+	var refused error // the job's own refusal: not an error of the group
 	err := w.Do(ctx, func(ctx context.Context, tx Tx, _ Resolve) (func(), error) {
 		canonical, _, err := tx.FindSubject(ctx, s)
 		if err != nil {
 			return nil, err
 		}
 		if canonical == "" {
-			missing = true // not an error of the group: its events stay
+			refused = garde.Errorf(garde.ENotFound, "no such subject")
 			return nil, nil
+		}
+		if t.Identity != nil {
+			if refused, err = w.replaceIdentity(ctx, tx, canonical, *t.Identity); err != nil || refused != nil {
+				return nil, err
+			}
 		}
 		value := t.JSON
 		if t.Personal {
@@ -559,8 +570,40 @@ func (w *Writer) SetTrait(ctx context.Context, s garde.SubjectID, t Trait) error
 		}
 		return nil, tx.UpsertTrait(ctx, canonical, &t, value, time.Now())
 	})
-	if err == nil && missing {
-		err = garde.Errorf(garde.ENotFound, "no such subject")
+	if err == nil {
+		err = refused
 	}
 	return err
+}
+
+// replaceIdentity makes id the only identity of its kind of the person
+// whose canonical subject is s, in the writer goroutine. It returns a
+// refusal (EConflict) when id belongs to another person.
+func (w *Writer) replaceIdentity(ctx context.Context, tx Tx, s garde.SubjectID, id Identity) (refused, err error) {
+	r := resolver{tx: tx, cache: w.ids}
+	owner, err := r.lookup(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if owner != "" {
+		st, err := r.state(ctx, owner)
+		if err != nil {
+			return nil, err
+		}
+		if st.canonical != "" && st.canonical != s {
+			return garde.Errorf(garde.EConflict, "this %s already belongs to another profile", id.Kind), nil
+		}
+	}
+	old, err := tx.DeleteIdentities(ctx, s, id.Kind)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range old {
+		w.ids.ids.Remove(idKey(Identity{Kind: id.Kind, Hash: h}))
+	}
+	if err := tx.CreateIdentity(ctx, id.Kind, id.Hash, s, time.Now()); err != nil {
+		return nil, err
+	}
+	w.ids.ids.Add(idKey(id), s)
+	return nil, nil
 }

@@ -393,6 +393,17 @@ func (s *Service) RectifySubject(ctx context.Context, subject garde.SubjectID, n
 	if err != nil {
 		return err
 	}
+	if kind := t.Name; kind == collect.IdentityEmail || kind == collect.IdentityPhone {
+		// an identifier: its new blind index replaces the old value's,
+		// which must find the person no more
+		n := collect.Normalise(kind, value, s.Inventory.Organisation.Country)
+		if n == "" {
+			return garde.Errorf(garde.EInvalid, "the new %s is not valid", kind)
+		}
+		if s.Index != nil {
+			t.Identity = &collect.Identity{Kind: kind, Hash: s.Index.BlindIndex(kind, n)}
+		}
+	}
 	if err := s.SetTrait(ctx, subject, t); err != nil {
 		return err
 	}

@@ -148,6 +148,26 @@ func (t *collectTx) MarkIdentified(ctx context.Context, s garde.SubjectID) error
 	return t.exec(ctx, qMarkIdentified, string(s))
 }
 
+const qDeleteIdentities = `DELETE FROM identities WHERE kind = ? AND subject_id IN
+	(SELECT id FROM subjects WHERE id = ? OR merged_into = ?) RETURNING hash`
+
+func (t *collectTx) DeleteIdentities(ctx context.Context, s garde.SubjectID, kind string) ([][]byte, error) {
+	rows, err := t.tx.QueryContext(ctx, qDeleteIdentities, kind, string(s), string(s))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		var h []byte
+		if err := rows.Scan(&h); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
 func (t *collectTx) MergeSubject(ctx context.Context, from, into garde.SubjectID) error {
 	if err := t.exec(ctx, qMergeMembers, string(into), string(from)); err != nil {
 		return err

@@ -242,6 +242,62 @@ func TestRectificationAndObjection(t *testing.T) {
 	}
 }
 
+// TestRectifyEmail: correcting an email replaces the person's blind index:
+// the old address finds no one, the new one finds the person, and one
+// email identity is left; an address that belongs to another person is
+// refused (409) and changes nothing.
+func TestRectifyEmail(t *testing.T) {
+	in := start(t, t.TempDir(), collect.WriterOptions{})
+	p := distinctive()
+	s := seedDistinctive(t, in, p, "EMAIL")
+	other := gardetest.NewGenerator(3).Person()
+	if a := in.batch(gardetest.WebKey, gardetest.NewGenerator(3).Identify(other)); a.status != 200 {
+		t.Fatalf("seed: %d %s", a.status, a.body)
+	}
+	ctx := context.Background()
+	r, err := in.m.Requests.Create(ctx, rights.Draft{Type: rights.Rectification, Jurisdiction: rights.GDPR})
+	if err == nil {
+		_, err = in.m.Requests.Verify(ctx, r.ID, s)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := in.operator("POST", "/v1/requests/"+r.ID+"/rectify", map[string]any{"field": "email", "value": "not an address"}); a.status != 400 {
+		t.Errorf("invalid email: %d %s", a.status, a.body)
+	}
+	if a := in.operator("POST", "/v1/requests/"+r.ID+"/rectify", map[string]any{"field": "email", "value": other.Email}); a.status != 409 {
+		t.Errorf("another person's email: %d %s", a.status, a.body)
+	}
+	if prof, a := in.subject("email=" + url.QueryEscape(p.Email)); a.status != 200 || prof["id"] != string(s) {
+		t.Fatalf("after the refusal, the old email: %d %v", a.status, prof["id"])
+	}
+	const fresh = "Zephyrine.Q+nouvelle@Example.org"
+	if a := in.operator("POST", "/v1/requests/"+r.ID+"/rectify", map[string]any{"field": "email", "value": fresh}); a.status != 200 {
+		t.Fatalf("rectify: %d %s", a.status, a.body)
+	}
+	if _, a := in.subject("email=" + url.QueryEscape(p.Email)); a.status != 404 {
+		t.Errorf("the old email still finds someone: %d %s", a.status, a.body)
+	}
+	prof, a := in.subject("email=" + url.QueryEscape(strings.ToLower(fresh)))
+	if a.status != 200 || prof["id"] != string(s) {
+		t.Fatalf("the new email: %d %v", a.status, prof["id"])
+	}
+	if tr, _ := prof["traits"].(map[string]any); tr["email"] != fresh {
+		t.Errorf("email trait: %v", tr["email"])
+	}
+	var n int
+	if err := in.m.Data.Reader().QueryRowContext(ctx, "SELECT count(*) FROM identities WHERE subject_id = ? AND kind = 'email'", string(s)).Scan(&n); err != nil || n != 1 {
+		t.Errorf("email identities: %d, %v", n, err)
+	}
+	// an event sent with the new address lands on the same person
+	if a := in.batch(gardetest.WebKey, map[string]any{"type": "identify", "anonymousId": "fresh-device", "traits": map[string]any{"email": fresh}}); a.status != 200 {
+		t.Fatalf("identify: %d %s", a.status, a.body)
+	}
+	if prof, _ := in.subject("anonymousId=fresh-device"); prof["id"] != string(s) {
+		t.Errorf("the new address resolves to %v, want %s", prof["id"], s)
+	}
+}
+
 // TestSignedLinkFromBrandSite: the brand's site sends a signed-in customer
 // to the privacy centre with a token (HS256, its key configured in Garde):
 // the request is verified without a code and answered; the same link
