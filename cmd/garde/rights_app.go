@@ -41,9 +41,7 @@ func (m *Main) openRights(ctx context.Context, srv *server.Server, certificates 
 	m.Eraser = &rights.Eraser{Data: store.NewErase(m.Data), Keys: m.Vault, KeyStore: store.NewKeys(m.Keys), Certs: certificates,
 		Clock: m.Clock, Inventory: inv,
 		OnErased: func(ctx context.Context, c *rights.Certificate) {
-			e := audit.Entry{Actor: c.Actor, Action: audit.ActionErasure, Subjects: c.Members, Outcome: audit.OutcomeOK,
-				Detail: map[string]string{"certificate": c.ID}}
-			if err := m.auditStore.Append(ctx, m.AuditLog, e); err != nil {
+			if err := m.auditStore.Append(ctx, m.AuditLog, erasureEntry(c)); err != nil {
 				m.Log.Error("could not audit an erasure", "certificate", c.ID, "err", err)
 			}
 		}}
