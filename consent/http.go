@@ -1,6 +1,7 @@
 package consent
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -115,7 +116,7 @@ func readJSON(r *http.Request, v any) error {
 	if len(b) > MaxBody {
 		return garde.Errorf(garde.ETooLarge, "body is larger than %d bytes", MaxBody)
 	}
-	d := json.NewDecoder(strings.NewReader(string(b)))
+	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	if err := d.Decode(v); err != nil {
 		return garde.Wrap(garde.EInvalid, err, "body is not a valid consent call: "+jsonReason(err))
@@ -199,12 +200,25 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, garde.Wrap(garde.EInternal, err, "could not sign the receipt"))
 		return
 	}
-	a := PostAnswer{ReceiptID: res.Records[0].ReceiptID, Receipt: token, State: h.Index.State(res.Subject, now)}
-	for _, rec := range res.Records {
-		a.Records = append(a.Records, RecordAnswer{rec.ID, rec.Purpose, rec.Decision, rec.Expires})
+	a := PostAnswer{ReceiptID: res.Records[0].ReceiptID, Receipt: token, State: h.Index.State(res.Subject, now),
+		Records: make([]RecordAnswer, len(res.Records))}
+	for i, rec := range res.Records {
+		a.Records[i] = RecordAnswer{rec.ID, rec.Purpose, rec.Decision, rec.Expires}
 	}
-	api.JSON(w, http.StatusOK, a)
+	// what api.JSON writes, without reflection: this answer is in every call
+	buf := answerBufs.Get().(*[]byte)
+	out := append(a.appendJSON((*buf)[:0]), '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(out)
+	if cap(out) <= 64<<10 {
+		*buf = out
+		answerBufs.Put(buf)
+	}
 }
+
+// answerBufs holds the buffers answers are written in.
+var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 
 // request builds a ledger request from a call: explicit decisions, then
 // what the signals stand for (a TC string, a GPP string, Sec-GPC), the

@@ -2,10 +2,7 @@ package consent
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"time"
-
-	json "github.com/goccy/go-json"
 
 	"github.com/garde-privacy/garde"
 )
@@ -109,9 +106,10 @@ type Record struct {
 }
 
 // canonical is the encoding a record's hash covers: the JSON of this struct
-// (fields in this order, times in UTC RFC 3339 with nanoseconds, no HTML
-// escaping), preceded by the previous record's hash in hex. A third party
-// can recompute it from an export.
+// (fields in this order, times in UTC RFC 3339 with nanoseconds, "" when
+// zero, no HTML escaping), preceded by the previous record's hash in hex. A
+// third party can recompute it from an export. Record.appendCanonical
+// writes it by hand, byte for byte as the JSON encoder writes this struct.
 type canonical struct {
 	V          int             `json:"v"`
 	Prev       string          `json:"prev"`
@@ -137,27 +135,13 @@ type canonical struct {
 	ReceiptID  string          `json:"receiptId"`
 }
 
-func stamp(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
-}
-
 // Canonical returns the bytes r.Hash is the SHA-256 of.
-func (r *Record) Canonical() []byte {
-	b, _ := json.MarshalWithOption(canonical{
-		V: 1, Prev: hex.EncodeToString(r.Prev), Seq: r.Seq, ID: r.ID, Subject: r.Subject, Purpose: r.Purpose,
-		Decision: r.Decision, LegalBasis: r.LegalBasis, Explicit: r.Explicit, Time: stamp(r.Time), Expires: stamp(r.Expires),
-		Source: r.Source, Notice: r.Notice, Country: r.Country, Region: r.Region, Age: r.Age, Guardian: r.Guardian,
-		Signals: r.Signals, Collector: r.Collector, IPHash: r.IPHash, UAHash: r.UAHash, ReceiptID: r.ReceiptID,
-	}, json.DisableHTMLEscape())
-	return b
-}
+func (r *Record) Canonical() []byte { return r.appendCanonical(nil) }
 
 // ComputeHash returns the record's chain hash.
 func (r *Record) ComputeHash() []byte {
-	h := sha256.Sum256(r.Canonical())
+	var buf [1024]byte
+	h := sha256.Sum256(r.appendCanonical(buf[:0]))
 	return h[:]
 }
 

@@ -355,21 +355,25 @@ func (x *Index) due(now time.Time) []Record {
 // consent API, and reflection was a tenth of a decision's cost. Zero times
 // are left out, as `omitzero` would.
 func (st State) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 128*len(st.Purposes)+64)
+	return st.appendJSON(make([]byte, 0, 128*len(st.Purposes)+64)), nil
+}
+
+func (st *State) appendJSON(b []byte) []byte {
 	b = append(b, `{"purposes":[`...)
-	for i, p := range st.Purposes {
+	for i := range st.Purposes {
+		p := &st.Purposes[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `{"purpose":`...)
-		b = strconv.AppendQuote(b, p.Purpose)
+		b = appendString(b, p.Purpose)
 		b = append(b, `,"legalBasis":`...)
-		b = strconv.AppendQuote(b, p.Basis)
+		b = appendString(b, p.Basis)
 		b = append(b, `,"allowed":`...)
 		b = strconv.AppendBool(b, p.Allowed)
 		if p.Decision != "" {
 			b = append(b, `,"decision":`...)
-			b = strconv.AppendQuote(b, string(p.Decision))
+			b = appendString(b, string(p.Decision))
 		}
 		for _, t := range [...]struct {
 			name string
@@ -378,9 +382,8 @@ func (st State) MarshalJSON() ([]byte, error) {
 			if !t.at.IsZero() {
 				b = append(b, `,"`...)
 				b = append(b, t.name...)
-				b = append(b, `":"`...)
-				b = t.at.UTC().AppendFormat(b, time.RFC3339Nano)
-				b = append(b, '"')
+				b = append(b, `":`...)
+				b = appendTime(b, t.at.UTC())
 			}
 		}
 		b = append(b, '}')
@@ -389,5 +392,5 @@ func (st State) MarshalJSON() ([]byte, error) {
 	b = strconv.AppendBool(b, st.Restricted)
 	b = append(b, `,"minor":`...)
 	b = strconv.AppendBool(b, st.Minor)
-	return append(b, '}'), nil
+	return append(b, '}')
 }

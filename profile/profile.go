@@ -61,6 +61,14 @@ type Store interface {
 	FindTraits(ctx context.Context, subjects []garde.SubjectID) ([]StoredTrait, error)
 	// FindEvents returns the newest events of the subjects, newest first.
 	FindEvents(ctx context.Context, subjects []garde.SubjectID, limit int) ([]StoredEvent, error)
+	// FindSubjects is FindSubject for many ids in one go: the canonical
+	// subjects they name (following merges), each once, in the order of
+	// the first id naming it, with their members. Ids that name no subject
+	// are left out and counted in unknown (each distinct id once).
+	FindSubjects(ctx context.Context, ids []garde.SubjectID) (subjects []Subject, unknown int, err error)
+	// FindEventsEach returns the newest events of each of the subjects (at
+	// most limit of each), newest first overall.
+	FindEventsEach(ctx context.Context, subjects []garde.SubjectID, limit int) ([]StoredEvent, error)
 }
 
 // Opener opens sealed values. The vault implements it.
@@ -118,31 +126,15 @@ func (r *Reader) Read(ctx context.Context, id garde.SubjectID, limit int) (*Prof
 		return nil, err
 	}
 	all := append([]garde.SubjectID{s.ID}, s.Members...)
-	p := &Profile{ID: s.ID, Members: s.Members, Identified: s.Identified, CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt, Traits: map[string]any{}}
+	p := newProfile(s)
 	traits, err := r.Store.FindTraits(ctx, all)
 	if err != nil {
 		return nil, err
 	}
-	// the canonical subject's own traits win over those of merged members;
-	// FindTraits returns them oldest first, so later ones overwrite
-	for _, t := range traits {
-		if _, set := p.Traits[t.Name]; set && t.Subject != s.ID {
-			continue
+	for i := range traits {
+		if err := r.addTrait(ctx, p, &traits[i]); err != nil {
+			return nil, err
 		}
-		if r.allowed(s.ID, t.Purposes) == "" {
-			continue
-		}
-		raw := t.Value
-		if t.Sealed {
-			if raw, err = r.Opener.Open(ctx, t.Subject, "traits."+t.Name, t.Value); err != nil {
-				return nil, err
-			}
-		}
-		var v any
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, garde.Wrap(garde.EInternal, err, "a stored trait is corrupt")
-		}
-		p.Traits[t.Name] = v
 	}
 	events, err := r.Store.FindEvents(ctx, all, limit)
 	if err != nil {
@@ -150,16 +142,137 @@ func (r *Reader) Read(ctx context.Context, id garde.SubjectID, limit int) (*Prof
 	}
 	p.Events = make([]Event, 0, len(events))
 	for i := range events {
-		if events[i].Purposes = r.allowed(s.ID, events[i].Purposes); events[i].Purposes == "" {
-			continue
-		}
-		e, err := r.open(ctx, &events[i])
-		if err != nil {
+		if err := r.addEvent(ctx, p, &events[i]); err != nil {
 			return nil, err
 		}
-		p.Events = append(p.Events, e)
 	}
 	return p, nil
+}
+
+// MaxMany is the most ids ReadMany reads in one call.
+const MaxMany = 1000
+
+// ReadMany reads the profiles of ids as Read does each, with one query per
+// kind of row for all of them rather than one per profile. Profiles come
+// in the order of ids, each canonical subject once (an id merged into
+// another names the same profile); ids that name no subject are left out
+// and counted in unknown. keep, when not nil, is asked once about each
+// canonical subject before any of its data is read: those it refuses are
+// left out, never opened. At most MaxMany ids (garde.EInvalid beyond).
+func (r *Reader) ReadMany(ctx context.Context, ids []garde.SubjectID, limit int, keep func(garde.SubjectID) bool) (profiles []*Profile, unknown int, err error) {
+	if len(ids) > MaxMany {
+		return nil, 0, garde.Errorf(garde.EInvalid, "at most %d subjects a read", MaxMany)
+	}
+	if len(ids) == 0 {
+		return []*Profile{}, 0, nil
+	}
+	subjects, unknown, err := r.Store.FindSubjects(ctx, ids)
+	if err != nil {
+		return nil, 0, err
+	}
+	profiles = make([]*Profile, 0, len(subjects))
+	owner := make(map[garde.SubjectID]*Profile, len(subjects))
+	all := make([]garde.SubjectID, 0, len(subjects))
+	for i := range subjects {
+		if keep != nil && !keep(subjects[i].ID) {
+			continue
+		}
+		p := newProfile(&subjects[i])
+		profiles = append(profiles, p)
+		owner[p.ID] = p
+		all = append(all, p.ID)
+		for _, m := range p.Members {
+			owner[m] = p
+			all = append(all, m)
+		}
+	}
+	if len(profiles) == 0 {
+		return profiles, unknown, nil
+	}
+	traits, err := r.Store.FindTraits(ctx, all)
+	if err != nil {
+		return nil, 0, err
+	}
+	for i := range traits {
+		if err := r.addTrait(ctx, owner[traits[i].Subject], &traits[i]); err != nil {
+			return nil, 0, err
+		}
+	}
+	if limit <= 0 {
+		for _, p := range profiles {
+			p.Events = []Event{}
+		}
+		return profiles, unknown, nil
+	}
+	events, err := r.Store.FindEventsEach(ctx, all, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	// each member's newest limit events, newest first overall: a profile's
+	// first limit of them are its newest limit, as Read's single query has
+	seen := make(map[*Profile]int, len(profiles))
+	for i := range events {
+		p := owner[events[i].Subject]
+		if seen[p] == limit {
+			continue
+		}
+		seen[p]++
+		if p.Events == nil {
+			p.Events = make([]Event, 0, min(limit, 16))
+		}
+		if err := r.addEvent(ctx, p, &events[i]); err != nil {
+			return nil, 0, err
+		}
+	}
+	for _, p := range profiles {
+		if p.Events == nil {
+			p.Events = []Event{}
+		}
+	}
+	return profiles, unknown, nil
+}
+
+func newProfile(s *Subject) *Profile {
+	return &Profile{ID: s.ID, Members: s.Members, Identified: s.Identified, CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt, Traits: map[string]any{}}
+}
+
+// addTrait opens a stored trait into p, unless the consent gate refuses
+// all its purposes now. The canonical subject's own traits win over those
+// of merged members; traits come oldest first, so later ones overwrite.
+func (r *Reader) addTrait(ctx context.Context, p *Profile, t *StoredTrait) error {
+	if _, set := p.Traits[t.Name]; set && t.Subject != p.ID {
+		return nil
+	}
+	if r.allowed(p.ID, t.Purposes) == "" {
+		return nil
+	}
+	raw := t.Value
+	if t.Sealed {
+		var err error
+		if raw, err = r.Opener.Open(ctx, t.Subject, "traits."+t.Name, t.Value); err != nil {
+			return err
+		}
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return garde.Wrap(garde.EInternal, err, "a stored trait is corrupt")
+	}
+	p.Traits[t.Name] = v
+	return nil
+}
+
+// addEvent opens a stored event into p with the purposes the consent gate
+// allows now, unless it allows none of them.
+func (r *Reader) addEvent(ctx context.Context, p *Profile, se *StoredEvent) error {
+	if se.Purposes = r.allowed(p.ID, se.Purposes); se.Purposes == "" {
+		return nil
+	}
+	e, err := r.open(ctx, se)
+	if err != nil {
+		return err
+	}
+	p.Events = append(p.Events, e)
+	return nil
 }
 
 // open turns a stored event into a clear one.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -67,15 +68,37 @@ func (s *Server) readScope(r *http.Request) (*scope, error) {
 	return sc, nil
 }
 
+// apply applies a read's policy to one profile read back: of the purposes
+// the read names, those the person's consent (or another ground) allows
+// now — none: false, the profile must not be returned — and, for them,
+// narrow. The categories reached are added to used.
+func (s *Server) apply(sc *scope, p *profile.Profile, used map[string]bool) bool {
+	allowed := s.allowed(sc, p.ID)
+	if allowed.Empty() {
+		return false
+	}
+	s.narrow(p, allowed, sc.categories, used)
+	return true
+}
+
+// allowed returns, of the purposes a read names, those the person's
+// consent (or another ground) allows now.
+func (s *Server) allowed(sc *scope, id garde.SubjectID) inventory.PurposeSet {
+	if s.Gate == nil {
+		return sc.purposes
+	}
+	return s.Gate(id, sc.purposes)
+}
+
 // narrow keeps, of a profile read back, only what the allowed purposes
 // may use: events stored for one of them, and of those events and of the
 // traits only the fields declared for one of them in a category they use.
-func (s *Server) narrow(p *profile.Profile, allowed inventory.PurposeSet, categories map[string]bool) []string {
+// The categories of the fields kept are added to used.
+func (s *Server) narrow(p *profile.Profile, allowed inventory.PurposeSet, categories map[string]bool, used map[string]bool) {
 	inv := s.Inventory
 	keep := func(f *inventory.Field) bool {
 		return f != nil && f.Purposes&allowed != 0 && f.Category != nil && categories[f.Category.Key]
 	}
-	used := map[string]bool{}
 	for name := range p.Traits {
 		if f := inv.Plan.Traits[name]; keep(f) {
 			used[f.Category.Key] = true
@@ -121,38 +144,55 @@ func (s *Server) narrow(p *profile.Profile, allowed inventory.PurposeSet, catego
 		events = append(events, e)
 	}
 	p.Events = events
-	cats := make([]string, 0, len(used))
-	for c := range used {
-		cats = append(cats, c)
-	}
-	slices.Sort(cats)
-	return cats
 }
 
-// audit records a read (or its refusal) in the audit log.
-func (s *Server) audit(ctx context.Context, r *http.Request, sc *scope, subject garde.SubjectID, categories []string, refused error) error {
-	if s.Audit == nil {
-		return nil
+// sortedKeys returns the keys of set, sorted.
+func sortedKeys(set map[string]bool) []string {
+	return slices.Sorted(maps.Keys(set))
+}
+
+// refuse answers a refused read; refusals of the purpose or the person's
+// consent are audited (subject: the person refused, "" for none).
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, sc *scope, subject garde.SubjectID, err error) {
+	if code := garde.ErrorCode(err); code == garde.EForbidden || code == garde.ENoConsent {
+		e := s.readEntry(r, sc, err)
+		if subject != "" {
+			e.Subjects = []garde.SubjectID{subject}
+		}
+		if aerr := s.appendAudit(r.Context(), e); aerr != nil {
+			err = aerr
+		}
 	}
-	e := audit.Entry{Action: audit.ActionSubjectRead, RequestID: api.RequestID(ctx), Source: api.RemoteHost(r), Outcome: audit.OutcomeOK, Categories: categories}
+	api.Error(w, r, s.Log, err)
+}
+
+// readEntry is the audit entry of a read (or of its refusal) under sc (nil
+// when the scope itself was refused); the caller adds the subjects and
+// categories. Detail is never nil.
+func (s *Server) readEntry(r *http.Request, sc *scope, refused error) audit.Entry {
+	ctx := r.Context()
+	e := audit.Entry{Action: audit.ActionSubjectRead, RequestID: api.RequestID(ctx), Source: api.RemoteHost(r),
+		Outcome: audit.OutcomeOK, Detail: map[string]string{}}
 	if sc != nil {
 		keys := s.Inventory.PurposeKeys(sc.purposes)
 		e.Actor, e.Role, e.Purpose = "apikey:"+sc.key.ID, sc.role.Key, keys[0]
 		if len(keys) > 1 {
-			e.Detail = map[string]string{"purposes": strings.Join(keys, ",")}
+			e.Detail["purposes"] = strings.Join(keys, ",")
 		}
 	} else if k, _ := ctx.Value(operatorKey{}).(*access.APIKey); k != nil {
 		e.Actor, e.Role = "apikey:"+k.ID, k.Role
 	}
-	if subject != "" {
-		e.Subjects = []garde.SubjectID{subject}
-	}
 	if refused != nil {
 		e.Outcome = audit.OutcomeRefused
-		if e.Detail == nil {
-			e.Detail = map[string]string{}
-		}
 		e.Detail["code"] = garde.ErrorCode(refused)
+	}
+	return e
+}
+
+// appendAudit records e in the audit log (durable when it returns).
+func (s *Server) appendAudit(ctx context.Context, e audit.Entry) error {
+	if s.Audit == nil {
+		return nil
 	}
 	return s.Audit(ctx, e)
 }

@@ -166,6 +166,7 @@ func (s *Server) operatorRoutes() []Route {
 	rs := []Route{
 		{Pattern: "GET /v1/subjects/{id}", Purpose: true, handler: s.getSubject},
 		{Pattern: "GET /v1/subjects", Purpose: true, handler: s.findSubject},
+		{Pattern: "POST /v1/subjects/read", Purpose: true, handler: s.readSubjects},
 		{Pattern: "GET /v1/inventory/violations", handler: s.violations},
 	}
 	if s.Auth != nil {

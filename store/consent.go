@@ -54,13 +54,11 @@ func (t consentTx) LastConsent(ctx context.Context) (int64, []byte, error) {
 // CreateConsent queues recs for the group's commit, where they are
 // written together (see flushConsent); the chain head moves at once.
 func (t consentTx) CreateConsent(ctx context.Context, recs []consent.Record) error {
+	var buf [1024]byte
 	for i := range recs {
 		r := &recs[i]
-		body, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		t.t.consentRows = append(t.t.consentRows, r.Seq, r.ID, string(r.Subject), r.Purpose, string(r.Decision), r.Time.UnixNano(), string(body), r.Prev, r.Hash)
+		body := string(r.AppendJSON(buf[:0]))
+		t.t.consentRows = append(t.t.consentRows, r.Seq, r.ID, string(r.Subject), r.Purpose, string(r.Decision), r.Time.UnixNano(), body, r.Prev, r.Hash)
 		t.t.consentHead = &consentHead{r.Seq, r.Hash}
 	}
 	return nil

@@ -102,6 +102,12 @@ func (p *Profiles) FindEvents(ctx context.Context, subjects []garde.SubjectID, l
 		return nil, err
 	}
 	defer rows.Close()
+	return scanStoredEvents(rows)
+}
+
+// scanStoredEvents reads the rows of an events query (the columns FindEvents
+// selects).
+func scanStoredEvents(rows *sql.Rows) ([]profile.StoredEvent, error) {
 	var out []profile.StoredEvent
 	for rows.Next() {
 		var e profile.StoredEvent
@@ -115,4 +121,88 @@ func (p *Profiles) FindEvents(ctx context.Context, subjects []garde.SubjectID, l
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// FindSubjects reads the subjects named (one query) and then the members
+// of their canonical subjects (another).
+func (p *Profiles) FindSubjects(ctx context.Context, ids []garde.SubjectID) ([]profile.Subject, int, error) {
+	if len(ids) == 0 {
+		return nil, 0, nil
+	}
+	rows, err := p.db.reader.QueryContext(ctx, `SELECT s.id, c.id, c.identified, c.created_at, c.last_seen_at
+		FROM subjects s JOIN subjects c ON c.id = COALESCE(s.merged_into, s.id)
+		WHERE s.id IN (`+placeholders(len(ids))+`)`, subjectArgs(ids)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	byID := make(map[garde.SubjectID]*profile.Subject, len(ids))
+	for rows.Next() {
+		var id, canonical string
+		var s profile.Subject
+		var created, seen int64
+		if err := rows.Scan(&id, &canonical, &s.Identified, &created, &seen); err != nil {
+			return nil, 0, err
+		}
+		s.ID, s.CreatedAt, s.LastSeenAt = garde.SubjectID(canonical), fromMS(created), fromMS(seen)
+		byID[garde.SubjectID(id)] = &s
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	rows.Close()
+	// in the order of the ids, each canonical subject once
+	out := make([]profile.Subject, 0, len(byID))
+	at := make(map[garde.SubjectID]int, len(byID))
+	unknown := map[garde.SubjectID]bool{}
+	for _, id := range ids {
+		s := byID[id]
+		if s == nil {
+			unknown[id] = true
+			continue
+		}
+		if _, dup := at[s.ID]; !dup {
+			at[s.ID] = len(out)
+			out = append(out, *s)
+		}
+	}
+	if len(out) == 0 {
+		return out, len(unknown), nil
+	}
+	canonical := make([]garde.SubjectID, len(out))
+	for i := range out {
+		canonical[i] = out[i].ID
+	}
+	rows, err = p.db.reader.QueryContext(ctx, `SELECT id, merged_into FROM subjects
+		WHERE merged_into IN (`+placeholders(len(canonical))+`) ORDER BY created_at`, subjectArgs(canonical)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m, into string
+		if err := rows.Scan(&m, &into); err != nil {
+			return nil, 0, err
+		}
+		s := &out[at[garde.SubjectID(into)]]
+		s.Members = append(s.Members, garde.SubjectID(m))
+	}
+	return out, len(unknown), rows.Err()
+}
+
+// FindEventsEach numbers each subject's events on the index alone
+// (subject_id, id) and reads only the rows it keeps: a subject with many
+// more events than limit costs index entries, not rows.
+func (p *Profiles) FindEventsEach(ctx context.Context, subjects []garde.SubjectID, limit int) ([]profile.StoredEvent, error) {
+	args := append(subjectArgs(subjects), limit)
+	rows, err := p.db.reader.QueryContext(ctx, `SELECT id, subject_id, source, type, name, message_id, ts, received_at, purposes, properties, context, sealed
+		FROM events WHERE id IN (SELECT id FROM (
+			SELECT id, row_number() OVER (PARTITION BY subject_id ORDER BY id DESC) AS n
+			FROM events WHERE subject_id IN (`+placeholders(len(subjects))+`)) WHERE n <= ?)
+		ORDER BY id DESC`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return scanStoredEvents(rows)
 }

@@ -27,6 +27,7 @@ type routeCase struct {
 var routeCases = map[string]routeCase{
 	"GET /v1/subjects/{id}":            {"GET", "/v1/subjects/SUBJECT?purpose=service", "", "analyst", 200},
 	"GET /v1/subjects":                 {"GET", "/v1/subjects?userId=USER&purpose=service", "", "analyst", 200},
+	"POST /v1/subjects/read":           {"POST", "/v1/subjects/read?purpose=service", `{"ids":["SUBJECT"]}`, "analyst", 200},
 	"GET /v1/inventory/violations":     {"GET", "/v1/inventory/violations", "", "", 200},
 	"GET /v1/operators/{id}/training":  {"GET", "/v1/operators/OPERATOR/training", "", "support", 200},
 	"POST /v1/operators/{id}/training": {"POST", "/v1/operators/OPERATOR/training", `{"course":"data_protection","completedAt":"2026-11-01T00:00:00Z"}`, "dpo", 204},
