@@ -302,11 +302,11 @@ func ParseExport(r io.Reader, fn func(Line) error) error {
 // when FirstSeq is 1, it must be 32 zero bytes, which is checked). Its error
 // is for a file that cannot be read or parsed, not for a bad chain.
 func VerifyExport(r io.Reader, s Signer) (Report, error) {
-	v := &verifier{signer: s, buf: make([]byte, 0, 1024)}
+	v := newVerifier(s)
 	err := ParseExport(r, func(l Line) error {
 		if l.Entry != nil {
 			if v.rep.Entries == 0 && l.Entry.Seq == 1 {
-				v.next, v.prev, v.anchored = 1, genesis[:], true
+				v.next, v.prev, v.anchored = 1, append(v.prev[:0], genesis[:]...), true
 			}
 			if !v.entry(l.Entry) {
 				return errStop

@@ -70,7 +70,10 @@ var errStop = errors.New("stop")
 // 3 … without a gap, that each entry's hash matches its content and links
 // to the entry before, and that each checkpoint matches the entry it names
 // and carries a good signature. It returns a Report naming the first bad
-// entry; its error is for failures to read, not for a bad log.
+// entry; its error is for failures to read, not for a bad log. When r is
+// also a Scanner, Verify re-hashes the stored encodings as they are (and
+// reports the first entry the store's indexes disagree with, see
+// Scanner); otherwise it re-encodes the entries FindAudit returns.
 func Verify(ctx context.Context, r Reader, s Signer) (Report, error) {
 	cps, err := r.FindCheckpoints(ctx)
 	if err != nil {
@@ -79,13 +82,26 @@ func Verify(ctx context.Context, r Reader, s Signer) (Report, error) {
 	if len(cps) > 0 && s == nil {
 		return Report{}, ErrNoSigner
 	}
-	v := &verifier{signer: s, next: 1, prev: genesis[:], anchored: true, cps: cps, buf: make([]byte, 0, 1024)}
-	err = r.FindAudit(ctx, Filter{}, func(e *Entry) error {
-		if !v.entry(e) {
-			return errStop
-		}
-		return nil
-	})
+	v := newVerifier(s)
+	v.next, v.prev, v.anchored, v.cps = 1, append(v.prev, genesis[:]...), true, cps
+	if sc, ok := r.(Scanner); ok {
+		// the fast path: the stored bytes, re-hashed as they are
+		err = sc.ScanAudit(ctx, func(batch []RawEntry) error {
+			for i := range batch {
+				if !v.raw(&batch[i]) {
+					return errStop
+				}
+			}
+			return nil
+		})
+	} else {
+		err = r.FindAudit(ctx, Filter{}, func(e *Entry) error {
+			if !v.entry(e) {
+				return errStop
+			}
+			return nil
+		})
+	}
 	if err != nil && !errors.Is(err, errStop) {
 		return Report{}, fmt.Errorf("audit: verify: %w", err)
 	}
@@ -108,6 +124,10 @@ type verifier struct {
 	buf []byte
 }
 
+func newVerifier(s Signer) *verifier {
+	return &verifier{signer: s, buf: make([]byte, 0, 1024), prev: make([]byte, 0, 64)}
+}
+
 func (v *verifier) fail(seq int64, format string, args ...any) bool {
 	if !v.bad {
 		v.bad, v.rep.FirstBad, v.rep.Reason = true, seq, fmt.Sprintf(format, args...)
@@ -120,40 +140,63 @@ func (v *verifier) entry(e *Entry) bool {
 	if v.bad || v.err != nil {
 		return false
 	}
+	v.buf = e.appendCanonical(v.buf[:0])
+	return v.check(e.Seq, e.Prev, v.buf, e.Hash, "")
+}
+
+// raw checks a stored entry and reports whether to go on.
+func (v *verifier) raw(r *RawEntry) bool {
+	if v.bad || v.err != nil {
+		return false
+	}
+	// Only seq and prev are read: the hash covers the rest, and the store
+	// reports an encoding its indexes cannot read as a Fault.
+	seq, prev, ok := seqPrev(r.Canonical)
+	if !ok {
+		return v.fail(v.next, "entry %d is not a valid entry encoding: it was altered", v.next)
+	}
+	return v.check(seq, prev, r.Canonical, r.Hash, r.Fault)
+}
+
+// check checks the entry seq, whose canonical encoding links to prev, with
+// its stored hash and the store's fault, if any.
+func (v *verifier) check(seq int64, prev, canonical, hash []byte, fault string) bool {
 	if v.rep.Entries == 0 {
 		if !v.anchored {
-			v.next, v.prev = e.Seq, e.Prev
+			v.next, v.prev = seq, append(v.prev[:0], prev...)
 		}
-		v.rep.FirstSeq = e.Seq
+		v.rep.FirstSeq = seq
 	}
 	switch {
-	case e.Seq > v.next:
-		return v.fail(v.next, "entry %d is missing (the next one found is %d)", v.next, e.Seq)
-	case e.Seq < v.next:
-		return v.fail(e.Seq, "entry %d is out of order or repeated (expected %d)", e.Seq, v.next)
+	case seq > v.next:
+		return v.fail(v.next, "entry %d is missing (the next one found is %d)", v.next, seq)
+	case seq < v.next:
+		return v.fail(seq, "entry %d is out of order or repeated (expected %d)", seq, v.next)
 	}
-	v.buf = e.appendCanonical(v.buf[:0])
-	if sum := sha256.Sum256(v.buf); !bytes.Equal(sum[:], e.Hash) {
-		return v.fail(e.Seq, "entry %d does not match its hash: the entry or its hash was altered", e.Seq)
+	if sum := sha256.Sum256(canonical); !bytes.Equal(sum[:], hash) {
+		return v.fail(seq, "entry %d does not match its hash: the entry or its hash was altered", seq)
 	}
-	if !bytes.Equal(e.Prev, v.prev) {
-		if e.Seq == 1 {
+	if !bytes.Equal(prev, v.prev) {
+		if seq == 1 {
 			return v.fail(1, "entry 1 does not start the chain (its prev is not 32 zero bytes)")
 		}
-		return v.fail(e.Seq, "entry %d does not link to entry %d: one of them was altered, or entries were removed or inserted between them", e.Seq, e.Seq-1)
+		return v.fail(seq, "entry %d does not link to entry %d: one of them was altered, or entries were removed or inserted between them", seq, seq-1)
 	}
-	for len(v.cps) > 0 && v.cps[0].Seq <= e.Seq {
+	if fault != "" {
+		return v.fail(seq, "entry %d: %s", seq, fault)
+	}
+	for len(v.cps) > 0 && v.cps[0].Seq <= seq {
 		cp := &v.cps[0]
-		if cp.Seq < e.Seq { // only in an export: a checkpoint before its entry's place
+		if cp.Seq < seq { // only in an export: a checkpoint before its entry's place
 			return v.fail(cp.Seq, "the checkpoint of entry %d is out of place", cp.Seq)
 		}
-		if !v.checkpoint(cp, e.Hash) {
+		if !v.checkpoint(cp, hash) {
 			return false
 		}
 		v.cps = v.cps[1:]
 	}
 	v.rep.Entries++
-	v.rep.LastSeq, v.prev = e.Seq, e.Hash
+	v.rep.LastSeq, v.prev = seq, append(v.prev[:0], hash...)
 	v.next++
 	return true
 }

@@ -28,9 +28,6 @@ const (
 	qBundleIdentities = `SELECT kind, COUNT(*), MIN(created_at) FROM identities WHERE subject_id IN (%s)
 		GROUP BY kind ORDER BY kind`
 	qBundleRecipients = `SELECT topic, created_at, delivered_at FROM outbox WHERE subject_id IN (%s) ORDER BY id`
-	// the entries that list any of the subjects, with the subjects they
-	// list (as qFindAudit, so that scanAudit reads them)
-	qBundleAccesses = qFindAudit + ` AND a.seq IN (SELECT seq FROM audit_subjects WHERE subject_id IN (%s)) ORDER BY a.seq`
 )
 
 // EachEvent implements bundle.Source: one query, rows handed to fn as they
@@ -122,25 +119,11 @@ func (b *Bundle) FindRecipients(ctx context.Context, subjects []garde.SubjectID)
 	return out, rows.Err()
 }
 
-// FindAccesses implements bundle.Source.
+// FindAccesses implements bundle.Source: the audit entries that list any
+// of the subjects, through the audit log's per-subject index.
 func (b *Bundle) FindAccesses(ctx context.Context, subjects []garde.SubjectID, fn func(*audit.Entry) error) error {
-	if len(subjects) == 0 {
-		return nil
-	}
-	args := append([]any{int64(0)}, subjectArgs(subjects)...)
-	rows, err := b.db.reader.QueryContext(ctx, fmt.Sprintf(qBundleAccesses, placeholders(len(subjects))), args...)
-	if err != nil {
+	if err := findAccesses(ctx, b.db.reader, subjects, fn); err != nil {
 		return fmt.Errorf("bundle accesses: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if err != nil {
-			return fmt.Errorf("bundle accesses: %w", err)
-		}
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return nil
 }

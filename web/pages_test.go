@@ -221,8 +221,11 @@ func TestAuditTrail(t *testing.T) {
 	if !strings.Contains(res.body, "The chain is sound") {
 		t.Fatalf("verify: want a sound chain\n%s", res.body)
 	}
-	// Tamper with entry 2 and verify names it.
-	if _, err := e.db.Writer().Exec(`UPDATE audit SET actor = 'operator:someone_else' WHERE seq = 2`); err != nil {
+	// Tamper with entry 2 (a byte of its time, in its segment: see
+	// store/audit.go) and verify names it.
+	if _, err := e.db.Writer().Exec(`UPDATE audit_segments SET body = unhex(hex(substr(body, 1, p + 31)) || 'FF' || hex(substr(body, p + 33)))
+		FROM (SELECT first_seq AS f, instr(body, unhex('00000014' || hex('garde-audit-entry/v1') || printf('%016X', 2))) AS p
+			FROM audit_segments) WHERE first_seq = f AND p > 0`); err != nil {
 		t.Fatal(err)
 	}
 	res = dpo.submit("/console/audit", "/console/audit/verify", nil)

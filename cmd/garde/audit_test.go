@@ -97,12 +97,15 @@ func TestAuditVerifyCLI(t *testing.T) {
 		t.Errorf("verify --file: %v\n%s", err, out)
 	}
 
-	// Tamper with entry 7.
+	// Tamper with entry 7 (a byte of its time, in its segment: see
+	// store/audit.go).
 	db, err := store.OpenSQLite(context.Background(), filepath.Join(dir, dataFile), "data")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Writer().Exec(`UPDATE audit SET purpose = 'email_marketing' WHERE seq = 7`); err != nil {
+	if _, err := db.Writer().Exec(`UPDATE audit_segments SET body = unhex(hex(substr(body, 1, p + 31)) || 'FF' || hex(substr(body, p + 33)))
+		FROM (SELECT first_seq AS f, instr(body, unhex('00000014' || hex('garde-audit-entry/v1') || printf('%016X', 7))) AS p
+			FROM audit_segments) WHERE first_seq = f AND p > 0`); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

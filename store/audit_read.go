@@ -1,0 +1,357 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/garde-privacy/garde"
+	"github.com/garde-privacy/garde/audit"
+)
+
+// Queries of the audit log's reads (see the layout in audit.go).
+const (
+	// qFindSegments is completed with the filter's conditions (fixed SQL
+	// fragments with placeholders) and the order. It starts at the segment
+	// holding the entry after the filter's After.
+	qFindSegments = `SELECT s.first_seq, s.body FROM audit_segments s
+		WHERE s.first_seq >= coalesce((SELECT max(first_seq) FROM audit_segments WHERE first_seq <= ?), 0)`
+	qSegmentHasKey = ` AND s.first_seq IN (SELECT first_seq FROM audit_keys WHERE key = ?)`
+	// qScanSegments reads every segment with its keys (hex, so that no key
+	// can pass for two).
+	qScanSegments = `SELECT s.first_seq, s.min_at, s.max_at, s.body,
+		coalesce((SELECT group_concat(hex(k.key), ',') FROM audit_keys k WHERE k.first_seq = s.first_seq), '')
+		FROM audit_segments s ORDER BY s.first_seq`
+)
+
+// FindAudit calls fn with each entry f selects, in seq order: the segments
+// the indexes point at, decoded, each entry checked against f.
+func (a *Audit) FindAudit(ctx context.Context, f audit.Filter, fn func(*audit.Entry) error) error {
+	q, args := auditQuery(f)
+	return findEntries(ctx, a.db.reader, "find audit", q, args, f.Selects, f.Limit, fn)
+}
+
+// auditQuery builds the segment query of f from fixed fragments: values are
+// only ever bound as parameters.
+func auditQuery(f audit.Filter) (string, []any) {
+	var q strings.Builder
+	q.WriteString(qFindSegments)
+	args := []any{f.After}
+	cond := func(sql string, v any) {
+		q.WriteString(sql)
+		args = append(args, v)
+	}
+	if !f.Since.IsZero() {
+		cond(` AND s.max_at >= ?`, f.Since.UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		cond(` AND s.min_at < ?`, f.Until.UnixMicro())
+	}
+	if f.Actor != "" {
+		cond(qSegmentHasKey, auditKey(keyActor, f.Actor))
+	}
+	if f.Action != "" {
+		cond(qSegmentHasKey, auditKey(keyAction, f.Action))
+	}
+	if f.Purpose != "" {
+		cond(qSegmentHasKey, auditKey(keyPurpose, f.Purpose))
+	}
+	if f.Subject != "" {
+		cond(qSegmentHasKey, auditKey(keySubject, string(f.Subject)))
+	}
+	q.WriteString(` ORDER BY s.first_seq`)
+	return q.String(), args
+}
+
+func auditKey(kind byte, v string) string { return string(kind) + "=" + v }
+
+// findAccesses calls fn with each entry that lists any of the subjects, in
+// seq order (bundle.Source.FindAccesses).
+func findAccesses(ctx context.Context, db *sql.DB, subjects []garde.SubjectID, fn func(*audit.Entry) error) error {
+	if len(subjects) == 0 {
+		return nil
+	}
+	args := []any{int64(0)}
+	for _, s := range subjects {
+		args = append(args, auditKey(keySubject, string(s)))
+	}
+	q := qFindSegments + ` AND s.first_seq IN (SELECT first_seq FROM audit_keys WHERE key IN (` +
+		placeholders(len(subjects)) + `)) ORDER BY s.first_seq`
+	lists := func(v *audit.View) bool {
+		return slices.ContainsFunc(subjects, v.Lists)
+	}
+	return findEntries(ctx, db, "bundle accesses", q, args, lists, 0, fn)
+}
+
+// findEntries runs q, a query of (first_seq, body) segments, and calls fn
+// with each entry that match selects, up to limit (0: all). It returns fn's
+// first error as it is, and its own prefixed with op.
+func findEntries(ctx context.Context, db *sql.DB, op, q string, args []any, match func(*audit.View) bool,
+	limit int, fn func(*audit.Entry) error) error {
+	var fnErr error
+	err := eachSegmentEntry(ctx, db, q, args, func(v *audit.View, hash []byte) (bool, error) {
+		if !match(v) {
+			return true, nil
+		}
+		if fnErr = fn(v.Entry(hash)); fnErr != nil {
+			return false, fnErr
+		}
+		limit--
+		return limit != 0, nil
+	})
+	switch {
+	case fnErr != nil:
+		return fnErr
+	case err != nil:
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
+// eachSegmentEntry runs q, a query of (first_seq, body) segments, and
+// calls fn with each of their entries until fn returns false or an error.
+func eachSegmentEntry(ctx context.Context, db *sql.DB, q string, args []any, fn func(*audit.View, []byte) (bool, error)) error {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var first int64
+	var body sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&first, &body); err != nil {
+			return err
+		}
+		err := eachFrame(body, func(r audit.RawEntry) error {
+			v, err := audit.ParseView(r.Canonical)
+			if err != nil {
+				return errDamaged(first)
+			}
+			more, err := fn(&v, r.Hash)
+			if err == nil && !more {
+				err = errEnough
+			}
+			return err
+		})
+		switch {
+		case err == errEnough:
+			return nil
+		case err == errBadFrame:
+			return errDamaged(first)
+		case err != nil:
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+var errEnough = errors.New("enough")
+
+// ScanAudit implements audit.Scanner: it reads the segments and checks
+// each one's columns and keys against its entries (setting
+// RawEntry.Fault) on another goroutine, so that reading and checking
+// overlap with Verify's hashing.
+func (a *Audit) ScanAudit(ctx context.Context, fn func([]audit.RawEntry) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	full, free := make(chan *scanBatch, 2), make(chan *scanBatch, 4)
+	var readErr error
+	go func() {
+		defer close(full)
+		readErr = readSegments(ctx, a.db.reader, full, free)
+	}()
+	var err error
+	for b := range full {
+		if err == nil {
+			if err = fn(b.entries); err != nil {
+				cancel() // the reader stops; drain what it sent
+			}
+		}
+		select {
+		case free <- b:
+		default:
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if readErr != nil {
+		return fmt.Errorf("scan audit: %w", readErr)
+	}
+	return nil
+}
+
+// scanBatch is a run of entries as read and checked, their bytes in buf.
+type scanBatch struct {
+	entries []audit.RawEntry
+	buf     []byte
+}
+
+// scanBatchBytes is about how much entry data a batch carries.
+const scanBatchBytes = 128 << 10
+
+func readSegments(ctx context.Context, db *sql.DB, full, free chan *scanBatch) error {
+	rows, err := db.QueryContext(ctx, qScanSegments)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	newBatch := func() *scanBatch {
+		select {
+		case b := <-free:
+			b.entries, b.buf = b.entries[:0], b.buf[:0]
+			return b
+		default:
+			return &scanBatch{buf: make([]byte, 0, scanBatchBytes+8<<10)}
+		}
+	}
+	send := func(b *scanBatch) error {
+		select {
+		case full <- b:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	var c segmentChecker
+	b := newBatch()
+	var s scannedSegment
+	var body, keys sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&s.first, &s.minAt, &s.maxAt, &body, &keys); err != nil {
+			return err
+		}
+		if len(b.entries) > 0 && len(b.buf)+len(body) > cap(b.buf) {
+			if err := send(b); err != nil {
+				return err
+			}
+			b = newBatch()
+		}
+		// (should buf grow, the entries taken before keep the old array)
+		off := len(b.buf)
+		b.buf = append(b.buf, body...)
+		s.body, s.keys = b.buf[off:], keys
+		b.entries = c.segment(b.entries, &s)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(b.entries) > 0 {
+		return send(b)
+	}
+	return nil
+}
+
+type scannedSegment struct {
+	first, minAt, maxAt int64
+	body, keys          []byte
+}
+
+// segmentChecker checks segments against their entries (see ScanAudit).
+type segmentChecker struct {
+	keys []string // the segment's keys, sorted
+	kb   []byte
+	// the fields last found in the keys, so that a run of entries by one
+	// actor, action, purpose and subjects is looked up once
+	actor, action, purpose, subjects []byte
+}
+
+// segment appends the entries of s to out, with the fault of the first one
+// s's columns or keys disagree with.
+func (c *segmentChecker) segment(out []audit.RawEntry, s *scannedSegment) []audit.RawEntry {
+	c.loadKeys(s.keys)
+	c.actor, c.action, c.purpose, c.subjects = nil, nil, nil, nil
+	firstOut := len(out)
+	damaged := false
+	eachFrame(s.body, func(r audit.RawEntry) error {
+		if damaged {
+			return nil
+		}
+		v, err := audit.ParseView(r.Canonical)
+		if err != nil {
+			damaged = true
+			r.Fault = "it is not a valid entry encoding (it was altered)"
+			out = append(out, r)
+			return nil
+		}
+		// (a copy that selects more than its entries hides nothing: only
+		// copies that would leave an entry out are faults)
+		switch {
+		case len(out) == firstOut && v.Seq != s.first:
+			r.Fault = "its segment's first_seq column disagrees with it (the index was altered)"
+		case v.Time < s.minAt || v.Time > s.maxAt:
+			r.Fault = "its time is outside its segment's time columns (the index was altered)"
+		default:
+			r.Fault = c.indexed(&v)
+		}
+		out = append(out, r)
+		return nil
+	})
+	if len(out) == firstOut { // Append never writes an empty segment
+		out = append(out, audit.RawEntry{})
+	}
+	return out
+}
+
+// loadKeys decodes a segment's keys (hex, comma-separated) into c.keys.
+func (c *segmentChecker) loadKeys(list []byte) {
+	c.keys = c.keys[:0]
+	for item := range strings.SplitSeq(string(list), ",") {
+		k, err := hex.DecodeString(item)
+		if err == nil && len(k) > 0 {
+			c.keys = append(c.keys, string(k))
+		}
+	}
+	slices.Sort(c.keys)
+}
+
+// indexed returns the fault of an entry whose keys are not all in the
+// segment's keys, or "".
+func (c *segmentChecker) indexed(v *audit.View) string {
+	if !slices.Equal(v.Actor, c.actor) {
+		if !c.has(keyActor, v.Actor) {
+			return "it is missing from the index by actor (the index was altered)"
+		}
+		c.actor = v.Actor
+	}
+	if !slices.Equal(v.Action, c.action) {
+		if !c.has(keyAction, v.Action) {
+			return "it is missing from the index by action (the index was altered)"
+		}
+		c.action = v.Action
+	}
+	if len(v.Purpose) > 0 && !slices.Equal(v.Purpose, c.purpose) {
+		if !c.has(keyPurpose, v.Purpose) {
+			return "it is missing from the index by purpose (the index was altered)"
+		}
+		c.purpose = v.Purpose
+	}
+	if subjects := v.SubjectList(); len(subjects) > 0 && !slices.Equal(subjects, c.subjects) {
+		for s := range v.Subjects() {
+			if !c.has(keySubject, s) {
+				return "it is missing from the index by subject (the index was altered)"
+			}
+		}
+		c.subjects = subjects
+	}
+	return ""
+}
+
+// has reports whether the segment's keys hold kind=value.
+func (c *segmentChecker) has(kind byte, value []byte) bool {
+	c.kb = append(append(c.kb[:0], kind, '='), value...)
+	lo, hi := 0, len(c.keys)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if c.keys[m] < string(c.kb) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo < len(c.keys) && c.keys[lo] == string(c.kb)
+}
