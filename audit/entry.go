@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -91,13 +92,27 @@ type Entry struct {
 // beyond MaxListed, the lower-case hex SHA-256 of the sorted ids joined by
 // "\n" (so that whoever holds the list can prove it is the one recorded).
 func Subjects(ids []garde.SubjectID) (listed []garde.SubjectID, count int, digest string) {
-	sorted := slices.Clone(ids)
-	slices.Sort(sorted)
-	sorted = slices.Compact(sorted)
+	sorted := ids
+	if !sortedDistinct(ids) {
+		sorted = slices.Clone(ids)
+		slices.Sort(sorted)
+		sorted = slices.Compact(sorted)
+	}
 	if len(sorted) <= MaxListed {
 		return sorted, len(sorted), ""
 	}
 	return nil, len(sorted), SubjectDigest(sorted)
+}
+
+// sortedDistinct reports whether s is in strictly increasing order: then
+// it needs no copy to be sorted and made distinct (the usual case).
+func sortedDistinct[S ~[]E, E cmp.Ordered](s S) bool {
+	for i := 1; i < len(s); i++ {
+		if s[i-1] >= s[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // SubjectDigest is the hex SHA-256 of sorted ids joined by "\n".
@@ -130,7 +145,9 @@ func (e *Entry) normalise() error {
 		}
 	}
 	if len(e.Categories) > 0 {
-		e.Categories = slices.Compact(slices.Sorted(slices.Values(e.Categories)))
+		if !sortedDistinct(e.Categories) {
+			e.Categories = slices.Compact(slices.Sorted(slices.Values(e.Categories)))
+		}
 	} else {
 		e.Categories = nil
 	}
