@@ -28,7 +28,7 @@ func BenchmarkPrepare(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		m, err := decodeMessage(bodies[i%len(bodies)], "")
+		m, err := decodeMessage(bodies[i%len(bodies)], "", false)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -42,10 +42,16 @@ func FuzzDecode(f *testing.F) {
 		var b batchBody
 		if unmarshal(data, &b) == nil {
 			for _, raw := range b.Batch {
-				decodeMessage(raw, "")
+				// a batch's message skips the checks its body passed:
+				// it must be decoded as if sent alone
+				_, errIn := decodeMessage(raw, "", true)
+				_, errAlone := decodeMessage(raw, "", false)
+				if (errIn == nil) != (errAlone == nil) {
+					t.Fatalf("message %q: in a batch %v, alone %v", raw, errIn, errAlone)
+				}
 			}
 		}
-		m, err := decodeMessage(data, "")
+		m, err := decodeMessage(data, "", false)
 		if err != nil {
 			return
 		}
@@ -78,4 +84,49 @@ func TestIsCompact(t *testing.T) {
 			t.Errorf("isCompact(%s) = %v, want %v", raw, got, want)
 		}
 	}
+}
+
+// refCheckDepth is checkDepth written the plain way, byte by byte: the
+// reference the fast one must agree with.
+func refCheckDepth(data []byte, max int) bool {
+	depth, inString := 0, false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			if depth++; depth > max {
+				return false
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return true
+}
+
+// FuzzCheckDepth: checkDepth, which skips strings with IndexByte, agrees
+// with the byte-by-byte reference on any input.
+func FuzzCheckDepth(f *testing.F) {
+	for _, s := range append(fuzzSeeds, `{"a":"\\"}`, `{"a":"\\\"[[[["}`, `"\\\\"[[`, `[[["\\`, `{"x":"\"}"}`) {
+		f.Add([]byte(s), 3)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, max int) {
+		if max < 0 || max > 64 {
+			return
+		}
+		if got, want := checkDepth(data, max) == nil, refCheckDepth(data, max); got != want {
+			t.Fatalf("checkDepth(%q, %d) ok = %v, want %v", data, max, got, want)
+		}
+	})
 }

@@ -106,7 +106,7 @@ func (h *Handler) serve(r *http.Request, typ string, batch bool) (*Response, err
 	var resp Response
 	key, _, hasBasic := r.BasicAuth()
 	if !batch {
-		m, err := decodeMessage(body, typ)
+		m, err := decodeMessage(body, typ, false)
 		if err != nil {
 			return nil, err
 		}
@@ -123,7 +123,7 @@ func (h *Handler) serve(r *http.Request, typ string, batch bool) (*Response, err
 			key = b.WriteKey
 		}
 		for i, raw := range b.Batch {
-			m, err := decodeMessage(raw, "")
+			m, err := decodeMessage(raw, "", true)
 			if err != nil {
 				resp.Rejected = append(resp.Rejected, Rejected{Index: i, MessageID: messageID(raw), Error: api.Detail(err)})
 				h.Metrics.Rejected.WithLabelValues(garde.ErrorCode(err)).Inc()

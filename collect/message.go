@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"time"
@@ -63,13 +64,21 @@ type batchBody struct {
 }
 
 // decodeMessage decodes and checks one message. typ, when not empty, is the
-// type the path implies (/v1/track …) and wins over the body's.
-func decodeMessage(data []byte, typ string) (*Message, error) {
+// type the path implies (/v1/track …) and wins over the body's. inBatch
+// says data is one message of a batch whose body unmarshal already checked
+// (UTF-8 and depth hold for every part of it).
+func decodeMessage(data []byte, typ string, inBatch bool) (*Message, error) {
 	if len(data) > MaxEvent {
 		return nil, garde.Errorf(garde.ETooLarge, "event is larger than %d bytes", MaxEvent)
 	}
 	var m Message
-	if err := unmarshal(data, &m); err != nil {
+	var err error
+	if inBatch {
+		err = decodeChecked(data, &m)
+	} else {
+		err = unmarshal(data, &m)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if typ != "" {
@@ -90,6 +99,12 @@ func unmarshal(data []byte, v any) error {
 	if err := checkDepth(data, MaxDepth); err != nil {
 		return err
 	}
+	return decodeChecked(data, v)
+}
+
+// decodeChecked is unmarshal for data already known to be valid UTF-8 and
+// nested no deeper than MaxDepth.
+func decodeChecked(data []byte, v any) error {
 	err := json.Unmarshal(data, v)
 	if err == nil {
 		return nil
@@ -120,21 +135,26 @@ func jsonTypeName(kind string) string {
 
 // checkDepth refuses JSON nested deeper than max, in one pass over the bytes.
 func checkDepth(data []byte, max int) error {
-	depth, inString := 0, false
+	depth := 0
 	for i := 0; i < len(data); i++ {
-		c := data[i]
-		if inString {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
+		switch data[i] {
 		case '"':
-			inString = true
+			// skip the string: to its closing quote, one not escaped by an
+			// odd run of backslashes
+			for {
+				j := bytes.IndexByte(data[i+1:], '"')
+				if j < 0 {
+					return nil // unterminated: the decoder says so
+				}
+				i += j + 1
+				k := i - 1
+				for k >= 0 && data[k] == '\\' {
+					k--
+				}
+				if (i-1-k)%2 == 0 {
+					break
+				}
+			}
 		case '{', '[':
 			depth++
 			if depth > max {
