@@ -74,17 +74,17 @@ const (
 // append, with one.)
 var (
 	rowsPer        = []int{64, 32, 16, 8, 7, 6, 5, 4, 3, 2, 1}
-	qCreateSegment = multiRow(`INSERT INTO audit_segments (first_seq, min_at, max_at, body) VALUES `, 4)
-	qCreateKeys    = multiRow(`INSERT OR IGNORE INTO audit_keys (first_seq, key) VALUES `, 2)
+	qCreateSegment = multiRow(`INSERT INTO audit_segments (first_seq, min_at, max_at, body) VALUES `, 4, "")
+	qCreateKeys    = multiRow(`INSERT INTO audit_keys (first_seq, key) VALUES `, 2, ` ON CONFLICT DO NOTHING`)
 )
 
-// multiRow returns the insert of n rows of cols values, for each n of
-// rowsPer.
-func multiRow(prefix string, cols int) map[int]string {
+// multiRow returns the insert of n rows of cols values, then suffix, for
+// each n of rowsPer.
+func multiRow(prefix string, cols int, suffix string) map[int]string {
 	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
 	qs := map[int]string{}
 	for _, n := range rowsPer {
-		qs[n] = prefix + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+		qs[n] = prefix + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + suffix
 	}
 	return qs
 }
