@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	json "github.com/goccy/go-json"
 
@@ -130,6 +131,17 @@ func (l *Ledger) Check(req *Request) error {
 	}
 	if req.Age.Years < 0 || req.Age.Years > 130 {
 		return garde.Errorf(garde.EInvalid, "age %d is not plausible", req.Age.Years)
+	}
+	// what the records keep as text must read back as it was hashed: JSON
+	// has no room for bytes that are not UTF-8
+	for _, f := range [...]struct{ name, value string }{
+		{"notice.hash", req.Notice.Hash}, {"notice.language", req.Notice.Language}, {"country", req.Country},
+		{"region", req.Region}, {"age.method", req.Age.Method}, {"guardian", req.Guardian},
+		{"tcString", req.Signals.TCString}, {"gppString", req.Signals.GPPString}, {"collector", req.Collector},
+	} {
+		if !utf8.ValidString(f.value) {
+			return garde.Errorf(garde.EInvalid, "%s is not valid UTF-8", f.name)
+		}
 	}
 	return nil
 }
