@@ -13,9 +13,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -42,6 +44,13 @@ type result struct {
 	MaxMs        float64 `json:"max_ms"`
 	AvgEventB    int     `json:"avg_event_bytes"`
 	ServerPeakMB float64 `json:"server_peak_rss_mb,omitempty"`
+	// CPU over the run, in % of one core (Linux): the server's, and the
+	// machine's idle and stolen time (a virtual machine's host running
+	// others), which say how far the figure is the code's and how far the
+	// neighbours'.
+	ServerCPU   float64 `json:"server_cpu_pct,omitempty"`
+	MachineIdle float64 `json:"machine_idle_pct,omitempty"`
+	Steal       float64 `json:"steal_pct,omitempty"`
 }
 
 func main() {
@@ -55,11 +64,13 @@ func main() {
 	flag.Parse()
 
 	bodies, avg := makeBodies(*batch, *people)
+	before := readCPU(*pid)
 	r := run(*url, *key, *conns, *batch, *duration, bodies)
 	r.AvgEventB = avg
 	if *pid > 0 {
 		r.ServerPeakMB = peakRSS(*pid)
 	}
+	before.report(readCPU(*pid), &r)
 	out, _ := json.Marshal(r)
 	fmt.Println(string(out))
 	if r.Errors > 0 {
@@ -182,4 +193,66 @@ func peakRSS(pid int) float64 {
 		}
 	}
 	return 0
+}
+
+// cpuSample is what /proc says of the CPU time spent so far: the machine's
+// jiffies (all, idle and iowait, stolen) and the server's.
+type cpuSample struct {
+	at                       time.Time
+	total, idle, steal, proc int64
+	ok                       bool
+}
+
+// readCPU samples /proc/stat and, if pid > 0, /proc/pid/stat.
+func readCPU(pid int) cpuSample {
+	s := cpuSample{at: time.Now()}
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return s
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return s
+	}
+	for i, v := range f[1:] {
+		var n int64
+		fmt.Sscan(v, &n)
+		s.total += n
+		switch i {
+		case 3, 4: // idle, iowait
+			s.idle += n
+		case 7:
+			s.steal += n
+		}
+	}
+	if pid > 0 {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+			// fields after the command's closing parenthesis: utime and
+			// stime are the 12th and 13th
+			if i := strings.LastIndexByte(string(b), ')'); i > 0 {
+				if p := strings.Fields(string(b[i+1:])); len(p) > 12 {
+					var u, st int64
+					fmt.Sscan(p[11], &u)
+					fmt.Sscan(p[12], &st)
+					s.proc = u + st
+				}
+			}
+		}
+	}
+	s.ok = true
+	return s
+}
+
+// report fills r with the CPU spent between s and e, in % of one core.
+func (s cpuSample) report(e cpuSample, r *result) {
+	if !s.ok || !e.ok || e.total <= s.total {
+		return
+	}
+	cores := float64(runtime.NumCPU())
+	round := func(x float64) float64 { return math.Round(x*10) / 10 }
+	share := func(d int64) float64 { return round(100 * cores * float64(d) / float64(e.total-s.total)) }
+	r.MachineIdle, r.Steal = share(e.idle-s.idle), share(e.steal-s.steal)
+	// process jiffies are 1/100 s (USER_HZ)
+	r.ServerCPU = round(float64(e.proc-s.proc) / e.at.Sub(s.at).Seconds())
 }
