@@ -23,7 +23,7 @@ const PurposeHeader = "X-Garde-Purpose"
 // (each granted by the caller's role and key), and the data categories
 // those purposes use.
 type scope struct {
-	key        *access.APIKey
+	actor      string // "apikey:…", or an operator's id
 	role       *inventory.Role
 	purposes   inventory.PurposeSet
 	categories map[string]bool
@@ -40,14 +40,25 @@ func (s *Server) readScope(r *http.Request) (*scope, error) {
 	if named == "" {
 		named = r.Header.Get(PurposeHeader)
 	}
+	return s.scopeFor("apikey:"+k.ID, k.Role, named, func(p *inventory.Purpose) error {
+		if !k.AllowsPurpose(p.Key) {
+			return garde.Errorf(garde.EForbidden, "this API key is limited to other purposes than %s", p.Key)
+		}
+		return nil
+	})
+}
+
+// scopeFor checks the purposes named (comma-separated) against roleKey and
+// then against allows, if set (an API key's own purposes).
+func (s *Server) scopeFor(actor, roleKey, named string, allows func(*inventory.Purpose) error) (*scope, error) {
 	if named == "" {
 		return nil, garde.Errorf(garde.EForbidden, "a read of personal data must name its purpose (?purpose=… or %s)", PurposeHeader)
 	}
-	role := s.Inventory.Role(k.Role)
+	role := s.Inventory.Role(roleKey)
 	if role == nil {
-		return nil, garde.Errorf(garde.EForbidden, "the key's role %q is not declared in the inventory", k.Role)
+		return nil, garde.Errorf(garde.EForbidden, "the role %q is not declared in the inventory", roleKey)
 	}
-	sc := &scope{key: k, role: role}
+	sc := &scope{actor: actor, role: role}
 	for key := range strings.SplitSeq(named, ",") {
 		p := s.Inventory.Purpose(strings.TrimSpace(key))
 		if p == nil {
@@ -56,8 +67,10 @@ func (s *Server) readScope(r *http.Request) (*scope, error) {
 		if !role.Purposes.Has(p.Index) {
 			return nil, garde.Errorf(garde.EForbidden, "role %s may not read personal data for purpose %s", role.Key, p.Key)
 		}
-		if !k.AllowsPurpose(p.Key) {
-			return nil, garde.Errorf(garde.EForbidden, "this API key is limited to other purposes than %s", p.Key)
+		if allows != nil {
+			if err := allows(p); err != nil {
+				return nil, err
+			}
 		}
 		sc.purposes = sc.purposes.With(p.Index)
 	}
@@ -175,7 +188,7 @@ func (s *Server) readEntry(r *http.Request, sc *scope, refused error) audit.Entr
 		Outcome: audit.OutcomeOK, Detail: map[string]string{}}
 	if sc != nil {
 		keys := s.Inventory.PurposeKeys(sc.purposes)
-		e.Actor, e.Role, e.Purpose = "apikey:"+sc.key.ID, sc.role.Key, keys[0]
+		e.Actor, e.Role, e.Purpose = sc.actor, sc.role.Key, keys[0]
 		if len(keys) > 1 {
 			e.Detail["purposes"] = strings.Join(keys, ",")
 		}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,6 +61,8 @@ type Server struct {
 	Rectify func(ctx context.Context, s garde.SubjectID, field, value string) error
 	// Ready reports whether the server can take traffic (nil: ready).
 	Ready func(context.Context) error
+
+	pages sync.Once // the console pages this package adds
 }
 
 // Handler returns the root handler.
@@ -88,6 +91,11 @@ func (s *Server) Handler() http.Handler {
 		api.JSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	if s.Console != nil {
+		s.pages.Do(func() {
+			if err := s.addPeoplePage(); err != nil {
+				s.Log.Error("console: the people page", "err", err)
+			}
+		})
 		s.Console.Register(mux)
 	}
 	if s.Privacy != nil {

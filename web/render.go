@@ -89,6 +89,12 @@ func (c *Console) Render(w http.ResponseWriter, r *http.Request, name string, da
 	c.render(w, r, http.StatusOK, name, data)
 }
 
+// RenderStatus is Render with another status than 200 (a refusal shown in
+// the page).
+func (c *Console) RenderStatus(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	c.render(w, r, status, name, data)
+}
+
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
 	c.mu.Lock()
 	t := c.tmpls[name]
