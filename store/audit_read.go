@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/garde-privacy/garde"
@@ -185,6 +186,9 @@ func (a *Audit) ScanAudit(ctx context.Context, fn func([]audit.RawEntry) error) 
 	return nil
 }
 
+// scanMmap is how much of the data file the verify scan maps.
+const scanMmap = 1 << 30
+
 // scanBatch is a run of entries as read and checked, their bytes in buf.
 type scanBatch struct {
 	entries []audit.RawEntry
@@ -195,7 +199,21 @@ type scanBatch struct {
 const scanBatchBytes = 128 << 10
 
 func readSegments(ctx context.Context, db *sql.DB, full, free chan *scanBatch) error {
-	rows, err := db.QueryContext(ctx, qScanSegments)
+	// the scan reads the whole log: on its own connection, which maps the
+	// file instead of copying each page out of the OS cache with a system
+	// call (a fifth faster over a million entries). Only here: mapped
+	// readers pay a remapping whenever the writer grows the file, which the
+	// short reads beside collection and erasure should not.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA mmap_size = "+strconv.Itoa(scanMmap)); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.Background(), "PRAGMA mmap_size = 0")
+	rows, err := conn.QueryContext(ctx, qScanSegments)
 	if err != nil {
 		return err
 	}

@@ -32,10 +32,6 @@ func sqliteDSN(path string, readOnly bool) string {
 	}
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
-		// readers map the file instead of copying each page out of the
-		// OS cache with a system call: long scans (audit verify, exports,
-		// retention plans) read at memory speed
-		q.Add("_pragma", "mmap_size(1073741824)")
 	} else {
 		q.Set("_txlock", "immediate")
 	}
