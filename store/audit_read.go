@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -22,11 +21,10 @@ const (
 	qFindSegments = `SELECT s.first_seq, s.body FROM audit_segments s
 		WHERE s.first_seq >= coalesce((SELECT max(first_seq) FROM audit_segments WHERE first_seq <= ?), 0)`
 	qSegmentHasKey = ` AND s.first_seq IN (SELECT first_seq FROM audit_keys WHERE key = ?)`
-	// qScanSegments reads every segment with its keys (hex, so that no key
-	// can pass for two).
-	qScanSegments = `SELECT s.first_seq, s.min_at, s.max_at, s.body,
-		coalesce((SELECT group_concat(hex(k.key), ',') FROM audit_keys k WHERE k.first_seq = s.first_seq), '')
-		FROM audit_segments s ORDER BY s.first_seq`
+	// qScanSegments and qScanKeys read every segment and every key, in the
+	// same order, in one read transaction: the scan merges them.
+	qScanSegments = `SELECT first_seq, min_at, max_at, body FROM audit_segments ORDER BY first_seq`
+	qScanKeys     = `SELECT first_seq, key FROM audit_keys ORDER BY first_seq, key`
 )
 
 // FindAudit calls fn with each entry f selects, in seq order: the segments
@@ -213,11 +211,24 @@ func readSegments(ctx context.Context, db *sql.DB, full, free chan *scanBatch) e
 		return err
 	}
 	defer conn.ExecContext(context.Background(), "PRAGMA mmap_size = 0")
-	rows, err := conn.QueryContext(ctx, qScanSegments)
+	// one snapshot for both reads: an append between them could otherwise
+	// show a segment without the keys of its newest entry
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, qScanSegments)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
+	keyRows, err := tx.QueryContext(ctx, qScanKeys)
+	if err != nil {
+		return err
+	}
+	defer keyRows.Close()
+	keys := keyMerger{rows: keyRows}
 	newBatch := func() *scanBatch {
 		select {
 		case b := <-free:
@@ -238,9 +249,12 @@ func readSegments(ctx context.Context, db *sql.DB, full, free chan *scanBatch) e
 	var c segmentChecker
 	b := newBatch()
 	var s scannedSegment
-	var body, keys sql.RawBytes
+	var body sql.RawBytes
 	for rows.Next() {
-		if err := rows.Scan(&s.first, &s.minAt, &s.maxAt, &body, &keys); err != nil {
+		if err := rows.Scan(&s.first, &s.minAt, &s.maxAt, &body); err != nil {
+			return err
+		}
+		if s.keys, err = keys.of(s.first, s.keys[:0]); err != nil {
 			return err
 		}
 		if len(b.entries) > 0 && len(b.buf)+len(body) > cap(b.buf) {
@@ -252,7 +266,7 @@ func readSegments(ctx context.Context, db *sql.DB, full, free chan *scanBatch) e
 		// (should buf grow, the entries taken before keep the old array)
 		off := len(b.buf)
 		b.buf = append(b.buf, body...)
-		s.body, s.keys = b.buf[off:], keys
+		s.body = b.buf[off:]
 		b.entries = c.segment(b.entries, &s)
 	}
 	if err := rows.Err(); err != nil {
@@ -266,7 +280,42 @@ func readSegments(ctx context.Context, db *sql.DB, full, free chan *scanBatch) e
 
 type scannedSegment struct {
 	first, minAt, maxAt int64
-	body, keys          []byte
+	body                []byte
+	keys                []string // sorted
+}
+
+// keyMerger walks the keys (by first_seq) beside the segments.
+type keyMerger struct {
+	rows    *sql.Rows
+	first   int64  // the segment of the key read ahead
+	key     string // the key read ahead
+	pending bool   // whether first and key hold a key not yet handed out
+	done    bool
+}
+
+// of appends to out the keys of segment first, skipping keys of segments
+// before it (a segment deleted: the scan reports the gap in seq).
+func (k *keyMerger) of(first int64, out []string) ([]string, error) {
+	for !k.done {
+		if !k.pending {
+			if !k.rows.Next() {
+				k.done = true
+				return out, k.rows.Err()
+			}
+			if err := k.rows.Scan(&k.first, &k.key); err != nil {
+				return out, err
+			}
+			k.pending = true
+		}
+		if k.first > first {
+			break
+		}
+		if k.first == first {
+			out = append(out, k.key)
+		}
+		k.pending = false
+	}
+	return out, nil
 }
 
 // segmentChecker checks segments against their entries (see ScanAudit).
@@ -315,16 +364,11 @@ func (c *segmentChecker) segment(out []audit.RawEntry, s *scannedSegment) []audi
 	return out
 }
 
-// loadKeys decodes a segment's keys (hex, comma-separated) into c.keys.
-func (c *segmentChecker) loadKeys(list []byte) {
-	c.keys = c.keys[:0]
-	for item := range strings.SplitSeq(string(list), ",") {
-		k, err := hex.DecodeString(item)
-		if err == nil && len(k) > 0 {
-			c.keys = append(c.keys, string(k))
-		}
-	}
-	slices.Sort(c.keys)
+// loadKeys takes a segment's keys as c.keys, sorted as Go compares them
+// (whatever the engine's collation).
+func (c *segmentChecker) loadKeys(keys []string) {
+	slices.Sort(keys)
+	c.keys = keys
 }
 
 // indexed returns the fault of an entry whose keys are not all in the
