@@ -21,8 +21,10 @@ type Tx interface {
 	// when the log is empty.
 	LastAudit(ctx context.Context) (seq int64, hash []byte, err error)
 	// CreateAudit stores complete entries (Seq, Time, Prev and Hash set),
-	// their listed subjects included, in seq order.
-	CreateAudit(ctx context.Context, entries []Entry) error
+	// their listed subjects included, in seq order; encoded[i] is entry i's
+	// canonical encoding, the bytes its Hash covers (the slices are the
+	// store's to keep).
+	CreateAudit(ctx context.Context, entries []Entry, encoded [][]byte) error
 	// CreateCheckpoint stores a signed checkpoint.
 	CreateCheckpoint(ctx context.Context, cp Checkpoint) error
 	// LastCheckpoint returns the checkpoint of highest seq, if any.
@@ -118,15 +120,21 @@ func (l *Log) Append(ctx context.Context, tx Tx, entries ...Entry) error {
 		prev = genesis[:]
 	}
 	now := l.now()
-	buf := make([]byte, 0, 512)
+	// the entries' encodings, hashed here and handed to the store, which
+	// keeps those very bytes without encoding the entries again
+	all := make([]byte, 0, 320*len(entries))
+	encoded := make([][]byte, len(entries))
 	for i := range entries {
 		e := &entries[i]
 		seq++
 		e.Seq, e.Time, e.Prev = seq, now, prev
-		e.Hash = hashOf(e, &buf)
+		start := len(all)
+		all = e.appendCanonical(all)
+		encoded[i] = all[start:len(all):len(all)]
+		e.Hash = sha256Sum(encoded[i])
 		prev = e.Hash
 	}
-	if err := tx.CreateAudit(ctx, entries); err != nil {
+	if err := tx.CreateAudit(ctx, entries, encoded); err != nil {
 		return fmt.Errorf("audit: append: %w", err)
 	}
 	if l.Signer == nil {
@@ -195,8 +203,3 @@ func (l *Log) interval() time.Duration {
 
 // genesis is the Prev of the first entry: 32 zero bytes.
 var genesis [32]byte
-
-func hashOf(e *Entry, buf *[]byte) []byte {
-	*buf = e.appendCanonical((*buf)[:0])
-	return sha256Sum(*buf)
-}

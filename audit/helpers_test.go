@@ -53,7 +53,7 @@ func (m *memLog) LastAudit(context.Context) (int64, []byte, error) {
 	return e.Seq, e.Hash, nil
 }
 
-func (m *memLog) CreateAudit(_ context.Context, es []audit.Entry) error {
+func (m *memLog) CreateAudit(_ context.Context, es []audit.Entry, _ [][]byte) error {
 	for _, e := range es {
 		e.Subjects = slices.Clone(e.Subjects)
 		e.Categories = slices.Clone(e.Categories)

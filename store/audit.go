@@ -183,7 +183,7 @@ func errDamaged(first int64) error {
 
 // CreateAudit adds the entries to the last segment while it has room, then
 // to new segments, and indexes each segment's keys.
-func (t *auditTx) CreateAudit(ctx context.Context, entries []audit.Entry) error {
+func (t *auditTx) CreateAudit(ctx context.Context, entries []audit.Entry, encoded [][]byte) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -215,7 +215,7 @@ func (t *auditTx) CreateAudit(ctx context.Context, entries []audit.Entry) error 
 		e := &entries[i]
 		at := e.Time.UnixMicro()
 		frame = binary.BigEndian.AppendUint32(frame[:0], 0)
-		frame = e.AppendCanonical(frame)
+		frame = append(frame, encoded[i]...)
 		binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
 		frame = append(frame, e.Hash...)
 		if cur.first == 0 || len(cur.body) > 0 && len(cur.body)+len(frame) > segmentBytes {

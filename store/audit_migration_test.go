@@ -48,7 +48,7 @@ func (t v13Tx) LastAudit(ctx context.Context) (int64, []byte, error) {
 	return seq, hash, err
 }
 
-func (t v13Tx) CreateAudit(ctx context.Context, es []audit.Entry) error {
+func (t v13Tx) CreateAudit(ctx context.Context, es []audit.Entry, _ [][]byte) error {
 	for _, e := range es {
 		detail := ""
 		if len(e.Detail) > 0 {
