@@ -126,7 +126,7 @@ func readV13(t *testing.T, db *sql.DB) []audit.Entry {
 func TestAuditMigration14(t *testing.T) {
 	ctx := context.Background()
 	path := t.TempDir() + "/garde.db"
-	w, err := sql.Open("sqlite", sqliteDSN(path, false))
+	w, err := sql.Open("sqlite", sqliteDSN(path, connWriter))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestAuditMigration14(t *testing.T) {
 	if _, err := p.UpTo(ctx, 14); err != nil {
 		t.Fatal(err)
 	}
-	r, err := sql.Open("sqlite", sqliteDSN(path, true))
+	r, err := sql.Open("sqlite", sqliteDSN(path, connReader))
 	if err != nil {
 		t.Fatal(err)
 	}

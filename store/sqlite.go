@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"strconv"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // the pure-Go SQLite engine: one static binary
@@ -25,15 +27,28 @@ var sqlitePragmas = []string{
 	"cache_size(-65536)",
 }
 
-func sqliteDSN(path string, readOnly bool) string {
+// Roles of a connection to the database file.
+const (
+	connWriter       = iota // the single writer
+	connReader              // the readers' pool
+	connCheckpointer        // the background checkpointer
+)
+
+func sqliteDSN(path string, role int) string {
 	q := url.Values{}
 	for _, p := range sqlitePragmas {
 		q.Add("_pragma", p)
 	}
-	if readOnly {
+	switch role {
+	case connReader:
 		q.Add("_pragma", "query_only(1)")
-	} else {
+	case connWriter:
 		q.Set("_txlock", "immediate")
+		// the writer checkpoints (inside the commit that crosses the
+		// threshold, while every writer waits) only once the log is
+		// large, when the checkpointer has already copied almost all of
+		// it: what is left to copy is short, and the log then starts over
+		q.Add("_pragma", "wal_autocheckpoint("+strconv.Itoa(walAutoCheckpoint)+")")
 	}
 	return "file:" + path + "?" + q.Encode()
 }
@@ -42,7 +57,7 @@ func sqliteDSN(path string, readOnly bool) string {
 // brings it to the newest version of the migration set named by set ("data"
 // or "keys").
 func OpenSQLite(ctx context.Context, path, set string) (*DB, error) {
-	w, err := sql.Open("sqlite", sqliteDSN(path, false))
+	w, err := sql.Open("sqlite", sqliteDSN(path, connWriter))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -58,7 +73,7 @@ func OpenSQLite(ctx context.Context, path, set string) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", sqliteDSN(path, true))
+	r, err := sql.Open("sqlite", sqliteDSN(path, connReader))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -66,8 +81,48 @@ func OpenSQLite(ctx context.Context, path, set string) (*DB, error) {
 	n := max(4, 2*runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &DB{Path: path, writer: w, reader: r}, nil
+	c, err := sql.Open("sqlite", sqliteDSN(path, connCheckpointer))
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	c.SetMaxOpenConns(1)
+	db := &DB{Path: path, writer: w, reader: r, ckpt: c, stop: make(chan struct{}), stopped: make(chan struct{})}
+	go db.checkpointer(checkpointEvery)
+	return db, nil
 }
+
+// checkpointEvery is how often the checkpointer copies the write-ahead log
+// into the database file.
+const checkpointEvery = 500 * time.Millisecond
+
+// checkpointer copies the write-ahead log into the database file in the
+// background, on its own connection, until Close: a passive checkpoint
+// takes no lock the writer needs, so commits go on meanwhile. SQLite's own
+// automatic checkpoint runs inside the commit that crosses its threshold,
+// fsync of the file included, while every writer waits: with the
+// checkpointer it runs rarely (walAutoCheckpoint) and finds little left.
+func (db *DB) checkpointer(every time.Duration) {
+	defer close(db.stopped)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-t.C:
+			// an error (busy, I/O) is retried at the next tick; erasure
+			// and Close checkpoint on the writer and report theirs
+			db.ckpt.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
+}
+
+// walAutoCheckpoint is the size of the write-ahead log, in pages, beyond
+// which the writer checkpoints itself (SQLite's default: 1,000): 64 MiB of
+// 4 KiB pages.
+var walAutoCheckpoint = 16384
 
 // Checkpoint copies the WAL into the main file and truncates it, so that
 // deleted content no longer sits in the log.

@@ -15,6 +15,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"sync"
 
 	"github.com/pressly/goose/v3"
 )
@@ -28,6 +29,11 @@ type DB struct {
 	Path   string
 	writer *sql.DB
 	reader *sql.DB
+	// ckpt is the background checkpointer's connection (SQLite); stop
+	// ends it and stopped says it has ended.
+	ckpt          *sql.DB
+	stop, stopped chan struct{}
+	closing       sync.Once
 }
 
 // Writer returns the single-connection handle used for writes. Callers that
@@ -37,8 +43,17 @@ func (db *DB) Writer() *sql.DB { return db.writer }
 // Reader returns the pool used for reads.
 func (db *DB) Reader() *sql.DB { return db.reader }
 
-// Close closes both handles.
+// Close stops the checkpointer, copies what the write-ahead log still
+// holds into the database file, and closes the handles.
 func (db *DB) Close() error {
+	if db.stop != nil {
+		db.closing.Do(func() {
+			close(db.stop)
+			<-db.stopped
+			db.ckpt.Close()
+			db.writer.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		})
+	}
 	err := db.reader.Close()
 	if werr := db.writer.Close(); err == nil {
 		err = werr

@@ -48,9 +48,9 @@ type result struct {
 	// machine's idle and stolen time (a virtual machine's host running
 	// others), which say how far the figure is the code's and how far the
 	// neighbours'.
-	ServerCPU   float64 `json:"server_cpu_pct,omitempty"`
-	MachineIdle float64 `json:"machine_idle_pct,omitempty"`
-	Steal       float64 `json:"steal_pct,omitempty"`
+	ServerCPU   float64 `json:"server_cpu_pct"`
+	MachineIdle float64 `json:"machine_idle_pct"`
+	Steal       float64 `json:"steal_pct"`
 }
 
 func main() {

@@ -1,0 +1,70 @@
+package store
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCheckpointer: the writer checkpoints on its own only past
+// walAutoCheckpoint, beside the background checkpointer, so that steady
+// writes do not grow the log without end; every row written is there
+// after Close and reopen.
+func TestCheckpointer(t *testing.T) {
+	saved := walAutoCheckpoint
+	walAutoCheckpoint = 256
+	defer func() { walAutoCheckpoint = saved }()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "data.db")
+	db, err := OpenSQLite(ctx, path, "data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var auto int
+	if err := db.writer.QueryRow("PRAGMA wal_autocheckpoint").Scan(&auto); err != nil || auto != 256 {
+		t.Fatalf("the writer's automatic checkpoint: %d, %v", auto, err)
+	}
+	if _, err := db.writer.Exec(`CREATE TABLE t (v TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	wal := path + "-wal"
+	row := strings.Repeat("x", 3000)
+	biggest, rows := int64(0), 0
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); rows++ {
+		// steady writes, a few pages each, each its own commit: without
+		// restarts the log would hold every one of them
+		if _, err := db.writer.Exec(`INSERT INTO t (v) VALUES (?)`, row); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(wal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		biggest = max(biggest, fi.Size())
+	}
+	if written := int64(rows) * 4096; rows < 100 || biggest > written/2 {
+		t.Errorf("the log grew to %d bytes under %d commits of at least %d bytes in all: it does not start over", biggest, rows, written)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = OpenSQLite(ctx, path, "data"); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if n := countT(t, db); n != rows {
+		t.Errorf("%d rows after reopening, want %d", n, rows)
+	}
+}
+
+func countT(t *testing.T, db *DB) int {
+	t.Helper()
+	var n int
+	if err := db.reader.QueryRow(`SELECT count(*) FROM t`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
