@@ -104,6 +104,9 @@ const qSuppressed = `SELECT 1 FROM suppressions WHERE hash = ?`
 // (rights.SuppressionMarker): the person was erased and asked not to be
 // collected again.
 func (t *collectTx) Suppressed(ctx context.Context, ids []collect.Identity) (bool, error) {
+	if !t.c.db.suppressions.Load() {
+		return false, nil // no one was ever erased with a marker
+	}
 	for _, id := range ids {
 		var one int
 		err := t.stmt(ctx, qSuppressed).QueryRowContext(ctx, rights.SuppressionMarker(id.Kind, id.Hash)).Scan(&one)

@@ -378,6 +378,9 @@ func (t *eraseTx) eraseRows(plans []*rights.ErasePlan, done []*rights.Erased, gr
 	}
 	// inserted once the identities' rows are read: one statement at a time
 	for _, m := range markers {
+		// before the insert: collection looks markers up from now on (a
+		// rollback leaves it looking, which is only slower)
+		t.e.db.suppressions.Store(true)
 		res, err := t.st(qeSuppress).ExecContext(t.ctx, m.hash, plans[m.plan].Time.UnixMilli())
 		if err != nil {
 			return err

@@ -89,6 +89,14 @@ func OpenSQLite(ctx context.Context, path, set string) (*DB, error) {
 	}
 	c.SetMaxOpenConns(1)
 	db := &DB{Path: path, writer: w, reader: r, ckpt: c, stop: make(chan struct{}), stopped: make(chan struct{})}
+	if set == "data" {
+		var any bool
+		if err := w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM suppressions)`).Scan(&any); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+		db.suppressions.Store(any)
+	}
 	go db.checkpointer(checkpointEvery)
 	return db, nil
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pressly/goose/v3"
 )
@@ -34,6 +35,10 @@ type DB struct {
 	ckpt          *sql.DB
 	stop, stopped chan struct{}
 	closing       sync.Once
+	// suppressions says whether the suppressions table may hold a marker
+	// (read at open, set by an erasure that writes one): while it cannot,
+	// collection skips looking every new identity up there.
+	suppressions atomic.Bool
 }
 
 // Writer returns the single-connection handle used for writes. Callers that

@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"testing"
 
+	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/collect"
 	"github.com/garde-privacy/garde/gardetest"
+	"github.com/garde-privacy/garde/rights"
 )
 
 // TestSuppressedNotCollected: a person erased with --suppress is not
@@ -43,5 +46,26 @@ func TestSuppressedNotCollected(t *testing.T) {
 	in.batch(gardetest.WebKey, g.Order(g.Person()))
 	if n := in.count(`SELECT count(*) FROM events`); n != 1 {
 		t.Fatalf("another person's order: %d events", n)
+	}
+}
+
+// TestSuppressedWhileRunning: a person erased with Suppress by the running
+// server (a request) is refused from the next message on, without a
+// restart: collection starts looking markers up as soon as one is written.
+func TestSuppressedWhileRunning(t *testing.T) {
+	in := start(t, t.TempDir(), collect.WriterOptions{})
+	g := gardetest.NewGenerator(12)
+	p := g.Person()
+	in.batch(gardetest.WebKey, g.Identify(p), g.Order(p))
+	prof, _ := in.subject("userId=" + p.UserID)
+	if _, _, err := in.m.Erase(context.Background(), garde.SubjectID(prof["id"].(string)), rights.EraseOptions{Suppress: true, Reason: "the person asked", Actor: "op_test"}); err != nil {
+		t.Fatal(err)
+	}
+	in.batch(gardetest.WebKey, g.Order(p), g.Identify(p))
+	if n := in.count(`SELECT count(*) FROM subjects`); n != 0 {
+		t.Fatalf("%d subjects after suppression, want 0", n)
+	}
+	if n := in.count(`SELECT coalesce(sum(count), 0) FROM violations WHERE kind = 'suppressed'`); n != 2 {
+		t.Fatalf("%d suppressed messages counted, want 2", n)
 	}
 }
