@@ -267,3 +267,89 @@ func (a *PostAnswer) appendJSON(b []byte) []byte {
 	b = a.State.appendJSON(b)
 	return append(b, '}')
 }
+
+// appendJSON appends the receipt's JSON as the JSON encoder writes a
+// Receipt with HTML escaping off (what Sign signs; encode_test.go holds it
+// to the encoder).
+func (r *Receipt) appendJSON(b []byte) []byte {
+	b = append(b, `{"version":`...)
+	b = appendString(b, r.Version)
+	b = append(b, `,"consentReceiptID":`...)
+	b = appendString(b, r.ID)
+	b = append(b, `,"iss":`...)
+	b = appendString(b, r.Issuer)
+	b = append(b, `,"piiPrincipalId":`...)
+	b = appendString(b, string(r.Subject))
+	b = append(b, `,"iat":`...)
+	b = strconv.AppendInt(b, r.IssuedAt, 10)
+	b = append(b, `,"consentTimestamp":`...)
+	b = strconv.AppendInt(b, r.ConsentTimestamp, 10)
+	b = append(b, `,"jurisdiction":`...)
+	b = appendString(b, r.Jurisdiction)
+	b = append(b, `,"collectionMethod":`...)
+	b = appendString(b, r.CollectionMethod)
+	if r.Language != "" {
+		b = append(b, `,"language":`...)
+		b = appendString(b, r.Language)
+	}
+	b = append(b, `,"notice":`...)
+	b = appendNotice(b, &r.Notice)
+	b = append(b, `,"piiControllers":`...)
+	if r.Controllers == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range r.Controllers {
+			c := &r.Controllers[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"piiController":`...)
+			b = appendString(b, c.Name)
+			for _, f := range [...]struct{ key, v string }{{"contact", c.Contact}, {"email", c.Email}, {"country", c.Country}} {
+				if f.v != "" {
+					b = appendString(field(b, f.key), f.v)
+				}
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"purposes":`...)
+	if r.Purposes == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range r.Purposes {
+			p := &r.Purposes[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"purpose":`...)
+			b = appendString(b, p.Purpose)
+			b = append(b, `,"decision":`...)
+			b = appendString(b, string(p.Decision))
+			b = append(b, `,"consentType":`...)
+			b = appendString(b, p.ConsentType)
+			b = append(b, `,"legalBasis":`...)
+			b = appendString(b, p.LegalBasis)
+			if p.Termination != "" {
+				b = append(b, `,"termination":`...)
+				b = appendString(b, p.Termination)
+			}
+			b = append(b, `,"record":`...)
+			b = appendString(b, p.Record)
+			b = append(b, `,"recordHash":`...)
+			b = appendString(b, p.RecordHash)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if r.Signals != nil {
+		b = append(b, `,"signals":`...)
+		b = appendSignals(b, r.Signals)
+	}
+	b = append(b, `,"sensitive":`...)
+	b = strconv.AppendBool(b, r.Sensitive)
+	return append(b, '}')
+}

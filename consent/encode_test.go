@@ -225,3 +225,32 @@ func TestPlain(t *testing.T) {
 		}
 	}
 }
+
+// TestReceiptJSON: the receipt Sign signs is what the JSON encoder writes
+// (HTML escaping off), for receipts with and without their optional parts
+// and with text that needs escaping.
+func TestReceiptJSON(t *testing.T) {
+	full := consent.Receipt{Version: "KI-CR-v1.1.0", ID: "rcpt_1", Issuer: `Maison "Lumière" <&>`, Subject: "s_0123456789abcdefghijklmnop",
+		IssuedAt: 1_800_000_000, ConsentTimestamp: 1_799_999_999, Jurisdiction: "US-CA", CollectionMethod: "banner", Language: "fr",
+		Notice:      consent.Notice{Version: 3, Hash: strings.Repeat("ab", 32), Language: "fr"},
+		Controllers: []consent.Controller{{Name: "Maison", Contact: "DPO\tdesk", Email: "dpo@example.org", Country: "FR"}, {Name: "Other"}},
+		Purposes: []consent.ReceiptPurpose{
+			{Purpose: "analytics", Decision: consent.Given, ConsentType: "EXPRESSED", LegalBasis: "consent", Termination: "2027-12-29T00:00:00Z", Record: "cr_1", RecordHash: "00ff"},
+			{Purpose: "email_marketing", Decision: consent.Refused, ConsentType: "EXPLICIT", LegalBasis: "consent", Record: "cr_2", RecordHash: "ff00"},
+		},
+		Signals: &consent.Signals{GPC: true, TCString: "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA", GPPString: "DBABMA~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA"},
+		Sensitive: true}
+	bare := consent.Receipt{Version: "KI-CR-v1.1.0", ID: "rcpt_2", Subject: "s_a"}
+	for name, r := range map[string]consent.Receipt{"full": full, "bare": bare, "no signals": func() consent.Receipt { c := full; c.Signals = &consent.Signals{}; return c }()} {
+		want, err := json.MarshalWithOption(r, json.DisableHTMLEscape())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := consent.ReceiptJSON(&r); !bytes.Equal(got, want) {
+			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
+		}
+		if !stdjson.Valid(consent.ReceiptJSON(&r)) {
+			t.Errorf("%s: not valid JSON", name)
+		}
+	}
+}

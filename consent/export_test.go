@@ -42,3 +42,6 @@ func stamp(t time.Time) string {
 
 // PlainForTest exposes plain.
 func PlainForTest(s string) bool { return plain(s) }
+
+// ReceiptJSON exposes the hand-written encoding of a Receipt.
+func ReceiptJSON(r *Receipt) []byte { return r.appendJSON(nil) }

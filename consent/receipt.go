@@ -90,11 +90,7 @@ func NewReceipt(inv *inventory.Inventory, recs []Record, now time.Time) Receipt 
 
 // Sign returns the receipt as a compact JWS signed by s.
 func (r Receipt) Sign(s jws.Signer) (string, error) {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return "", err
-	}
-	return jws.Sign(s, ReceiptType, b)
+	return jws.Sign(s, ReceiptType, r.appendJSON(make([]byte, 0, 1024)))
 }
 
 // VerifyReceipt checks token's signature against keys and returns the
