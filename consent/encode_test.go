@@ -238,7 +238,7 @@ func TestReceiptJSON(t *testing.T) {
 			{Purpose: "analytics", Decision: consent.Given, ConsentType: "EXPRESSED", LegalBasis: "consent", Termination: "2027-12-29T00:00:00Z", Record: "cr_1", RecordHash: "00ff"},
 			{Purpose: "email_marketing", Decision: consent.Refused, ConsentType: "EXPLICIT", LegalBasis: "consent", Record: "cr_2", RecordHash: "ff00"},
 		},
-		Signals: &consent.Signals{GPC: true, TCString: "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA", GPPString: "DBABMA~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA"},
+		Signals:   &consent.Signals{GPC: true, TCString: "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA", GPPString: "DBABMA~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA"},
 		Sensitive: true}
 	bare := consent.Receipt{Version: "KI-CR-v1.1.0", ID: "rcpt_2", Subject: "s_a"}
 	for name, r := range map[string]consent.Receipt{"full": full, "bare": bare, "no signals": func() consent.Receipt { c := full; c.Signals = &consent.Signals{}; return c }()} {
