@@ -54,7 +54,8 @@ func newDemo() *cobra.Command {
 			fmt.Fprintf(out, "What the tracking plan refused:\n  curl -s -H 'Authorization: Bearer %s' %s/v1/inventory/violations | jq\n\n", secret, base)
 			switch password, totpURL, _, err := m.srv.Auth.CreateFirstAdmin(ctx, "admin@demo.invalid"); {
 			case err == nil:
-				fmt.Fprintf(out, "The console: %s/console/login — admin@demo.invalid, password %s,\n  TOTP (add to an authenticator app) %s\n\n", base, password, totpURL)
+				fmt.Fprintf(out, "The console: %s/console/login — admin@demo.invalid, password %s,\n  TOTP (add to an authenticator app) %s\n", base, password, totpURL)
+				fmt.Fprintf(out, "  People (%s/console/people) reads a customer for a purpose once your data-protection\n  training is recorded: Training page, course data_protection.\n\n", base)
 			case garde.ErrorCode(err) == garde.EConflict:
 				fmt.Fprintf(out, "The console: %s/console/login (its admin was created by an earlier demo run; rm -rf %s for a new one)\n\n", base, data)
 			default:
