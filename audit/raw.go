@@ -179,29 +179,9 @@ type reader struct {
 	bad bool
 }
 
-func (r *reader) u32() int {
-	if len(r.b) < 4 {
-		r.bad, r.b = true, nil
-		return 0
-	}
-	n := binary.BigEndian.Uint32(r.b)
-	r.b = r.b[4:]
-	return int(n)
-}
-
-func (r *reader) u64() uint64 {
-	if len(r.b) < 8 {
-		r.bad, r.b = true, nil
-		return 0
-	}
-	n := binary.BigEndian.Uint64(r.b)
-	r.b = r.b[8:]
-	return n
-}
-
-func (r *reader) str() []byte {
-	n := r.u32()
-	if n > len(r.b) {
+// take returns the next n bytes, or nil (and bad) if there are fewer.
+func (r *reader) take(n int) []byte {
+	if n < 0 || n > len(r.b) {
 		r.bad, r.b = true, nil
 		return nil
 	}
@@ -209,6 +189,22 @@ func (r *reader) str() []byte {
 	r.b = r.b[n:]
 	return s
 }
+
+func (r *reader) u32() int {
+	if b := r.take(4); b != nil {
+		return int(binary.BigEndian.Uint32(b))
+	}
+	return 0
+}
+
+func (r *reader) u64() uint64 {
+	if b := r.take(8); b != nil {
+		return binary.BigEndian.Uint64(b)
+	}
+	return 0
+}
+
+func (r *reader) str() []byte { return r.take(r.u32()) }
 
 // list reads a count and that many items of per strings each, checking
 // that the items' first strings are sorted and distinct; it returns the

@@ -18,29 +18,12 @@ import (
 	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/collect"
 	"github.com/garde-privacy/garde/consent"
+	"github.com/garde-privacy/garde/gardetest"
 	"github.com/garde-privacy/garde/inventory"
 	"github.com/garde-privacy/garde/jws"
 	"github.com/garde-privacy/garde/store"
 	"github.com/garde-privacy/garde/vault"
 )
-
-// stepClock is a clock the test moves.
-type stepClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *stepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *stepClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // env is a real ledger and guardian flow: SQLite databases in a temp dir,
 // the vault, the collection writer.
@@ -52,7 +35,7 @@ type env struct {
 	ledger *consent.Ledger
 	g      *consent.Guardians
 	mail   *consent.MemoryNotifier
-	clock  *stepClock
+	clock  *gardetest.Clock
 }
 
 func newEnv(t *testing.T, inv *inventory.Inventory) *env {
@@ -81,7 +64,7 @@ func newEnv(t *testing.T, inv *inventory.Inventory) *env {
 		func(s inventory.PurposeSet) string { return strings.Join(inv.PurposeKeys(s), ",") },
 		collect.WriterOptions{}, slog.New(slog.NewTextHandler(io.Discard, nil)), collect.NewMetrics(prometheus.NewRegistry()))
 	t.Cleanup(w.Close)
-	clock := &stepClock{t: t0}
+	clock := gardetest.NewClock(t0)
 	cstore := store.NewConsent(data)
 	l := &consent.Ledger{Inventory: inv, Index: idx, Writer: w, Store: cstore, Subjects: cstore, TxOf: store.ConsentTx,
 		Clock: clock, Salt: v.DeriveKey("consent ip and user-agent salt")}
