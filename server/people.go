@@ -113,12 +113,11 @@ func (s *Server) people(w http.ResponseWriter, r *http.Request) {
 }
 
 // readPerson finds v.Find and fills v with what v.Purpose may read of
-// them, under the API's rules; refusals are audited as there.
+// them, under the API's rules (readOne); refusals are audited as there.
 func (s *Server) readPerson(r *http.Request, actor, role string, v *peopleView) error {
-	ctx := r.Context()
 	sc, err := s.scopeFor(actor, role, v.Purpose, nil)
 	if err != nil {
-		return s.refused(r, &scope{actor: actor, role: s.Inventory.Role(role)}, "", err)
+		return s.auditRefusal(r, &scope{actor: actor, role: s.Inventory.Role(role)}, "", err)
 	}
 	var id garde.SubjectID
 	switch v.By {
@@ -127,29 +126,14 @@ func (s *Server) readPerson(r *http.Request, actor, role string, v *peopleView) 
 			return garde.Errorf(garde.EInvalid, "not a subject id")
 		}
 	case collect.IdentityEmail, collect.IdentityPhone, collect.IdentityUser:
-		value := v.Find
-		if v.By != collect.IdentityUser {
-			if value = collect.Normalise(v.By, value, s.Inventory.Organisation.Country); value == "" {
-				return garde.Errorf(garde.EInvalid, "not a valid %s", v.By)
-			}
-		}
-		if id, err = s.Profiles.Store.FindSubjectByIdentity(ctx, v.By, s.Index.BlindIndex(v.By, value)); err != nil {
+		if id, err = s.subjectBy(r.Context(), v.By, v.Find, v.By); err != nil {
 			return err
 		}
 	default:
 		return garde.Errorf(garde.EInvalid, "find by email, phone, user or subject")
 	}
-	p, err := s.Profiles.Read(ctx, id, peopleEvents)
+	p, err := s.readOne(r, sc, id, peopleEvents)
 	if err != nil {
-		return err
-	}
-	used := map[string]bool{}
-	if !s.apply(sc, p, used) {
-		return s.refused(r, sc, p.ID, garde.Errorf(garde.ENoConsent, "this person's consent (or another ground) does not hold now for purpose %s", v.Purpose))
-	}
-	e := s.readEntry(r, sc, nil)
-	e.Subjects, e.Categories = []garde.SubjectID{p.ID}, sortedKeys(used)
-	if err := s.appendAudit(ctx, e); err != nil {
 		return err
 	}
 	v.Subject = p.ID
@@ -170,23 +154,4 @@ func display(v any) string {
 	}
 	b, _ := json.MarshalNoEscape(v)
 	return string(b)
-}
-
-// refused audits a refused read (sc's role may be nil) and returns err.
-func (s *Server) refused(r *http.Request, sc *scope, subject garde.SubjectID, err error) error {
-	e := s.readEntry(r, nil, err)
-	e.Actor = sc.actor
-	if sc.role != nil {
-		e.Role = sc.role.Key
-	}
-	if sc.purposes != 0 {
-		e.Purpose = s.Inventory.PurposeKeys(sc.purposes)[0]
-	}
-	if subject != "" {
-		e.Subjects = []garde.SubjectID{subject}
-	}
-	if aerr := s.appendAudit(r.Context(), e); aerr != nil {
-		return aerr
-	}
-	return err
 }

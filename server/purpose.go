@@ -11,6 +11,7 @@ import (
 	"github.com/garde-privacy/garde/access"
 	"github.com/garde-privacy/garde/api"
 	"github.com/garde-privacy/garde/audit"
+	"github.com/garde-privacy/garde/collect"
 	"github.com/garde-privacy/garde/inventory"
 	"github.com/garde-privacy/garde/profile"
 )
@@ -164,33 +165,79 @@ func sortedKeys(set map[string]bool) []string {
 	return slices.Sorted(maps.Keys(set))
 }
 
-// refuse answers a refused read; refusals of the purpose or the person's
-// consent are audited (subject: the person refused, "" for none).
+// refuse answers a refused read, audited as auditRefusal says.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, sc *scope, subject garde.SubjectID, err error) {
+	api.Error(w, r, s.Log, s.auditRefusal(r, sc, subject, err))
+}
+
+// auditRefusal records a refusal of the purpose or of the person's consent
+// in the audit log (subject: the person refused, "" for none) and returns
+// err, or the audit log's error.
+func (s *Server) auditRefusal(r *http.Request, sc *scope, subject garde.SubjectID, err error) error {
 	if code := garde.ErrorCode(err); code == garde.EForbidden || code == garde.ENoConsent {
 		e := s.readEntry(r, sc, err)
 		if subject != "" {
 			e.Subjects = []garde.SubjectID{subject}
 		}
 		if aerr := s.appendAudit(r.Context(), e); aerr != nil {
-			err = aerr
+			return aerr
 		}
 	}
-	api.Error(w, r, s.Log, err)
+	return err
+}
+
+// readOne reads one profile under sc: only if the person's consent (or
+// another ground) holds now for a purpose sc names (else ENoConsent,
+// audited), narrowed to what those purposes may use, and audited.
+func (s *Server) readOne(r *http.Request, sc *scope, id garde.SubjectID, limit int) (*profile.Profile, error) {
+	ctx := r.Context()
+	p, err := s.Profiles.Read(ctx, id, limit)
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	if !s.apply(sc, p, used) {
+		return nil, s.auditRefusal(r, sc, p.ID, garde.Errorf(garde.ENoConsent, "this person's consent (or another ground) does not hold now for purpose %s", strings.Join(s.Inventory.PurposeKeys(sc.purposes), ",")))
+	}
+	e := s.readEntry(r, sc, nil)
+	e.Subjects, e.Categories = []garde.SubjectID{p.ID}, sortedKeys(used)
+	if err := s.appendAudit(ctx, e); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// subjectBy finds the subject an identifier of kind belongs to, through its
+// blind index: the value is hashed, never searched in clear. name is the
+// identifier as the caller named it, for the error of a malformed email
+// or phone number.
+func (s *Server) subjectBy(ctx context.Context, kind, value, name string) (garde.SubjectID, error) {
+	if kind == collect.IdentityEmail || kind == collect.IdentityPhone {
+		if value = collect.Normalise(kind, value, s.Inventory.Organisation.Country); value == "" {
+			return "", garde.Errorf(garde.EInvalid, "%s is not valid", name)
+		}
+	}
+	return s.Profiles.Store.FindSubjectByIdentity(ctx, kind, s.Index.BlindIndex(kind, value))
 }
 
 // readEntry is the audit entry of a read (or of its refusal) under sc (nil
-// when the scope itself was refused); the caller adds the subjects and
-// categories. Detail is never nil.
+// when the API key's scope itself was refused; without a role or purposes
+// when an operator's was); the caller adds the subjects and categories.
+// Detail is never nil.
 func (s *Server) readEntry(r *http.Request, sc *scope, refused error) audit.Entry {
 	ctx := r.Context()
 	e := audit.Entry{Action: audit.ActionSubjectRead, RequestID: api.RequestID(ctx), Source: api.RemoteHost(r),
 		Outcome: audit.OutcomeOK, Detail: map[string]string{}}
 	if sc != nil {
-		keys := s.Inventory.PurposeKeys(sc.purposes)
-		e.Actor, e.Role, e.Purpose = sc.actor, sc.role.Key, keys[0]
-		if len(keys) > 1 {
-			e.Detail["purposes"] = strings.Join(keys, ",")
+		e.Actor = sc.actor
+		if sc.role != nil {
+			e.Role = sc.role.Key
+		}
+		if keys := s.Inventory.PurposeKeys(sc.purposes); len(keys) > 0 {
+			e.Purpose = keys[0]
+			if len(keys) > 1 {
+				e.Detail["purposes"] = strings.Join(keys, ",")
+			}
 		}
 	} else if k, _ := ctx.Value(operatorKey{}).(*access.APIKey); k != nil {
 		e.Actor, e.Role = "apikey:"+k.ID, k.Role

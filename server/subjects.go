@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/api"
@@ -60,13 +59,7 @@ func (s *Server) findSubject(w http.ResponseWriter, r *http.Request) {
 		if v == "" {
 			continue
 		}
-		if by.kind == collect.IdentityEmail || by.kind == collect.IdentityPhone {
-			if v = collect.Normalise(by.kind, v, s.Inventory.Organisation.Country); v == "" {
-				api.Error(w, r, s.Log, garde.Errorf(garde.EInvalid, "%s is not valid", by.param))
-				return
-			}
-		}
-		id, err := s.Profiles.Store.FindSubjectByIdentity(r.Context(), by.kind, s.Index.BlindIndex(by.kind, v))
+		id, err := s.subjectBy(r.Context(), by.kind, v, by.param)
 		if err != nil {
 			api.Error(w, r, s.Log, err)
 			return
@@ -81,7 +74,6 @@ func (s *Server) findSubject(w http.ResponseWriter, r *http.Request) {
 // (or another ground) holds now for a named purpose, and only the fields
 // those purposes may use. Reads and refusals are audited.
 func (s *Server) writeProfile(w http.ResponseWriter, r *http.Request, id garde.SubjectID) {
-	ctx := r.Context()
 	sc, err := s.readScope(r)
 	if err != nil {
 		s.refuse(w, r, nil, "", err)
@@ -92,19 +84,8 @@ func (s *Server) writeProfile(w http.ResponseWriter, r *http.Request, id garde.S
 		api.Error(w, r, s.Log, err)
 		return
 	}
-	p, err := s.Profiles.Read(ctx, id, limit)
+	p, err := s.readOne(r, sc, id, limit)
 	if err != nil {
-		api.Error(w, r, s.Log, err)
-		return
-	}
-	used := map[string]bool{}
-	if !s.apply(sc, p, used) {
-		s.refuse(w, r, sc, p.ID, garde.Errorf(garde.ENoConsent, "this person's consent (or another ground) does not hold now for purpose %s", strings.Join(s.Inventory.PurposeKeys(sc.purposes), ",")))
-		return
-	}
-	e := s.readEntry(r, sc, nil)
-	e.Subjects, e.Categories = []garde.SubjectID{p.ID}, sortedKeys(used)
-	if err := s.appendAudit(ctx, e); err != nil {
 		api.Error(w, r, s.Log, err)
 		return
 	}
