@@ -57,6 +57,19 @@ func plain(s string) bool {
 	return true
 }
 
+// appendField appends key (the field's opening: `,"name":`, or `{"name":`
+// for the first) and v as a JSON string.
+func appendField(b []byte, key, v string) []byte { return appendString(append(b, key...), v) }
+
+// appendOptString is appendField for a field left out when empty
+// (omitempty).
+func appendOptString(b []byte, key, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return appendField(b, key, v)
+}
+
 // field appends the separator and the key of a field ("," unless the
 // object has just been opened).
 func field(b []byte, key string) []byte {
@@ -88,24 +101,18 @@ func appendStamp(b []byte, t time.Time) []byte {
 func appendNotice(b []byte, n *Notice) []byte {
 	b = append(b, `{"version":`...)
 	b = strconv.AppendInt(b, int64(n.Version), 10)
-	b = append(b, `,"hash":`...)
-	b = appendString(b, n.Hash)
-	b = append(b, `,"language":`...)
-	b = appendString(b, n.Language)
+	b = appendField(b, `,"hash":`, n.Hash)
+	b = appendField(b, `,"language":`, n.Language)
 	return append(b, '}')
 }
 
 func appendAge(b []byte, a *Age) []byte {
-	b = append(b, `{"status":`...)
-	b = appendString(b, a.Status)
+	b = appendField(b, `{"status":`, a.Status)
 	if a.Years != 0 {
 		b = append(b, `,"years":`...)
 		b = strconv.AppendInt(b, int64(a.Years), 10)
 	}
-	if a.Method != "" {
-		b = append(b, `,"method":`...)
-		b = appendString(b, a.Method)
-	}
+	b = appendOptString(b, `,"method":`, a.Method)
 	return append(b, '}')
 }
 
@@ -129,44 +136,31 @@ func (r *Record) appendCanonical(b []byte) []byte {
 	b = hex.AppendEncode(b, r.Prev)
 	b = append(b, `","seq":`...)
 	b = strconv.AppendInt(b, r.Seq, 10)
-	b = append(b, `,"id":`...)
-	b = appendString(b, r.ID)
-	b = append(b, `,"subject":`...)
-	b = appendString(b, string(r.Subject))
-	b = append(b, `,"purpose":`...)
-	b = appendString(b, r.Purpose)
-	b = append(b, `,"decision":`...)
-	b = appendString(b, string(r.Decision))
-	b = append(b, `,"legalBasis":`...)
-	b = appendString(b, r.LegalBasis)
+	b = appendField(b, `,"id":`, r.ID)
+	b = appendField(b, `,"subject":`, string(r.Subject))
+	b = appendField(b, `,"purpose":`, r.Purpose)
+	b = appendField(b, `,"decision":`, string(r.Decision))
+	b = appendField(b, `,"legalBasis":`, r.LegalBasis)
 	b = append(b, `,"explicit":`...)
 	b = strconv.AppendBool(b, r.Explicit)
 	b = append(b, `,"time":`...)
 	b = appendStamp(b, r.Time)
 	b = append(b, `,"expires":`...)
 	b = appendStamp(b, r.Expires)
-	b = append(b, `,"source":`...)
-	b = appendString(b, r.Source)
+	b = appendField(b, `,"source":`, r.Source)
 	b = append(b, `,"notice":`...)
 	b = appendNotice(b, &r.Notice)
-	b = append(b, `,"country":`...)
-	b = appendString(b, r.Country)
-	b = append(b, `,"region":`...)
-	b = appendString(b, r.Region)
+	b = appendField(b, `,"country":`, r.Country)
+	b = appendField(b, `,"region":`, r.Region)
 	b = append(b, `,"age":`...)
 	b = appendAge(b, &r.Age)
-	b = append(b, `,"guardian":`...)
-	b = appendString(b, r.Guardian)
+	b = appendField(b, `,"guardian":`, r.Guardian)
 	b = append(b, `,"signals":`...)
 	b = appendSignals(b, &r.Signals)
-	b = append(b, `,"collector":`...)
-	b = appendString(b, r.Collector)
-	b = append(b, `,"ipHash":`...)
-	b = appendString(b, r.IPHash)
-	b = append(b, `,"uaHash":`...)
-	b = appendString(b, r.UAHash)
-	b = append(b, `,"receiptId":`...)
-	b = appendString(b, r.ReceiptID)
+	b = appendField(b, `,"collector":`, r.Collector)
+	b = appendField(b, `,"ipHash":`, r.IPHash)
+	b = appendField(b, `,"uaHash":`, r.UAHash)
+	b = appendField(b, `,"receiptId":`, r.ReceiptID)
 	return append(b, '}')
 }
 
@@ -176,16 +170,11 @@ func (r *Record) appendCanonical(b []byte) []byte {
 func (r *Record) AppendJSON(b []byte) []byte {
 	b = append(b, `{"seq":`...)
 	b = strconv.AppendInt(b, r.Seq, 10)
-	b = append(b, `,"id":`...)
-	b = appendString(b, r.ID)
-	b = append(b, `,"subject":`...)
-	b = appendString(b, string(r.Subject))
-	b = append(b, `,"purpose":`...)
-	b = appendString(b, r.Purpose)
-	b = append(b, `,"decision":`...)
-	b = appendString(b, string(r.Decision))
-	b = append(b, `,"legalBasis":`...)
-	b = appendString(b, r.LegalBasis)
+	b = appendField(b, `,"id":`, r.ID)
+	b = appendField(b, `,"subject":`, string(r.Subject))
+	b = appendField(b, `,"purpose":`, r.Purpose)
+	b = appendField(b, `,"decision":`, string(r.Decision))
+	b = appendField(b, `,"legalBasis":`, r.LegalBasis)
 	if r.Explicit {
 		b = append(b, `,"explicit":true`...)
 	}
@@ -195,50 +184,28 @@ func (r *Record) AppendJSON(b []byte) []byte {
 		b = append(b, `,"expires":`...)
 		b = appendTime(b, r.Expires)
 	}
-	b = append(b, `,"source":`...)
-	b = appendString(b, r.Source)
+	b = appendField(b, `,"source":`, r.Source)
 	b = append(b, `,"notice":`...)
 	b = appendNotice(b, &r.Notice)
-	if r.Country != "" {
-		b = append(b, `,"country":`...)
-		b = appendString(b, r.Country)
-	}
-	if r.Region != "" {
-		b = append(b, `,"region":`...)
-		b = appendString(b, r.Region)
-	}
+	b = appendOptString(b, `,"country":`, r.Country)
+	b = appendOptString(b, `,"region":`, r.Region)
 	b = append(b, `,"age":`...)
 	b = appendAge(b, &r.Age)
-	if r.Guardian != "" {
-		b = append(b, `,"guardian":`...)
-		b = appendString(b, r.Guardian)
-	}
+	b = appendOptString(b, `,"guardian":`, r.Guardian)
 	b = append(b, `,"signals":`...)
 	b = appendSignals(b, &r.Signals)
-	b = append(b, `,"collector":`...)
-	b = appendString(b, r.Collector)
-	if r.IPHash != "" {
-		b = append(b, `,"ipHash":`...)
-		b = appendString(b, r.IPHash)
-	}
-	if r.UAHash != "" {
-		b = append(b, `,"uaHash":`...)
-		b = appendString(b, r.UAHash)
-	}
-	if r.ReceiptID != "" {
-		b = append(b, `,"receiptId":`...)
-		b = appendString(b, r.ReceiptID)
-	}
+	b = appendField(b, `,"collector":`, r.Collector)
+	b = appendOptString(b, `,"ipHash":`, r.IPHash)
+	b = appendOptString(b, `,"uaHash":`, r.UAHash)
+	b = appendOptString(b, `,"receiptId":`, r.ReceiptID)
 	return append(b, '}')
 }
 
 // appendJSON appends the answer of POST /v1/consent, as the JSON encoder
 // writes a PostAnswer.
 func (a *PostAnswer) appendJSON(b []byte) []byte {
-	b = append(b, `{"receiptId":`...)
-	b = appendString(b, a.ReceiptID)
-	b = append(b, `,"receipt":`...)
-	b = appendString(b, a.Receipt)
+	b = appendField(b, `{"receiptId":`, a.ReceiptID)
+	b = appendField(b, `,"receipt":`, a.Receipt)
 	b = append(b, `,"records":`...)
 	if a.Records == nil {
 		b = append(b, "null"...)
@@ -249,12 +216,9 @@ func (a *PostAnswer) appendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = append(b, `{"id":`...)
-			b = appendString(b, r.ID)
-			b = append(b, `,"purpose":`...)
-			b = appendString(b, r.Purpose)
-			b = append(b, `,"decision":`...)
-			b = appendString(b, string(r.Decision))
+			b = appendField(b, `{"id":`, r.ID)
+			b = appendField(b, `,"purpose":`, r.Purpose)
+			b = appendField(b, `,"decision":`, string(r.Decision))
 			if !r.Expires.IsZero() {
 				b = append(b, `,"expires":`...)
 				b = appendTime(b, r.Expires)
@@ -272,26 +236,17 @@ func (a *PostAnswer) appendJSON(b []byte) []byte {
 // Receipt with HTML escaping off (what Sign signs; encode_test.go holds it
 // to the encoder).
 func (r *Receipt) appendJSON(b []byte) []byte {
-	b = append(b, `{"version":`...)
-	b = appendString(b, r.Version)
-	b = append(b, `,"consentReceiptID":`...)
-	b = appendString(b, r.ID)
-	b = append(b, `,"iss":`...)
-	b = appendString(b, r.Issuer)
-	b = append(b, `,"piiPrincipalId":`...)
-	b = appendString(b, string(r.Subject))
+	b = appendField(b, `{"version":`, r.Version)
+	b = appendField(b, `,"consentReceiptID":`, r.ID)
+	b = appendField(b, `,"iss":`, r.Issuer)
+	b = appendField(b, `,"piiPrincipalId":`, string(r.Subject))
 	b = append(b, `,"iat":`...)
 	b = strconv.AppendInt(b, r.IssuedAt, 10)
 	b = append(b, `,"consentTimestamp":`...)
 	b = strconv.AppendInt(b, r.ConsentTimestamp, 10)
-	b = append(b, `,"jurisdiction":`...)
-	b = appendString(b, r.Jurisdiction)
-	b = append(b, `,"collectionMethod":`...)
-	b = appendString(b, r.CollectionMethod)
-	if r.Language != "" {
-		b = append(b, `,"language":`...)
-		b = appendString(b, r.Language)
-	}
+	b = appendField(b, `,"jurisdiction":`, r.Jurisdiction)
+	b = appendField(b, `,"collectionMethod":`, r.CollectionMethod)
+	b = appendOptString(b, `,"language":`, r.Language)
 	b = append(b, `,"notice":`...)
 	b = appendNotice(b, &r.Notice)
 	b = append(b, `,"piiControllers":`...)
@@ -304,13 +259,10 @@ func (r *Receipt) appendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = append(b, `{"piiController":`...)
-			b = appendString(b, c.Name)
-			for _, f := range [...]struct{ key, v string }{{"contact", c.Contact}, {"email", c.Email}, {"country", c.Country}} {
-				if f.v != "" {
-					b = appendString(field(b, f.key), f.v)
-				}
-			}
+			b = appendField(b, `{"piiController":`, c.Name)
+			b = appendOptString(b, `,"contact":`, c.Contact)
+			b = appendOptString(b, `,"email":`, c.Email)
+			b = appendOptString(b, `,"country":`, c.Country)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -325,22 +277,13 @@ func (r *Receipt) appendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = append(b, `{"purpose":`...)
-			b = appendString(b, p.Purpose)
-			b = append(b, `,"decision":`...)
-			b = appendString(b, string(p.Decision))
-			b = append(b, `,"consentType":`...)
-			b = appendString(b, p.ConsentType)
-			b = append(b, `,"legalBasis":`...)
-			b = appendString(b, p.LegalBasis)
-			if p.Termination != "" {
-				b = append(b, `,"termination":`...)
-				b = appendString(b, p.Termination)
-			}
-			b = append(b, `,"record":`...)
-			b = appendString(b, p.Record)
-			b = append(b, `,"recordHash":`...)
-			b = appendString(b, p.RecordHash)
+			b = appendField(b, `{"purpose":`, p.Purpose)
+			b = appendField(b, `,"decision":`, string(p.Decision))
+			b = appendField(b, `,"consentType":`, p.ConsentType)
+			b = appendField(b, `,"legalBasis":`, p.LegalBasis)
+			b = appendOptString(b, `,"termination":`, p.Termination)
+			b = appendField(b, `,"record":`, p.Record)
+			b = appendField(b, `,"recordHash":`, p.RecordHash)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
