@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"io"
@@ -9,8 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	json "github.com/goccy/go-json"
 
 	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/api"
@@ -115,8 +114,11 @@ func (h *Handler) serve(r *http.Request, typ string, batch bool) (*Response, err
 			key = m.WriteKey
 		}
 	} else {
-		var b batchBody
-		if err := unmarshal(body, &b); err != nil {
+		if err := checkJSON(body, MaxDepth); err != nil {
+			return nil, err
+		}
+		b, err := decodeBatch(body)
+		if err != nil {
 			return nil, err
 		}
 		if !hasBasic {
@@ -156,6 +158,7 @@ func (h *Handler) serve(r *http.Request, typ string, batch bool) (*Response, err
 			resp.Dropped++
 		}
 	}
+	h.Writer.Preseal(r.Context(), recs)
 	if err := h.Writer.Submit(r.Context(), recs, local); err != nil {
 		return nil, err
 	}
@@ -174,6 +177,7 @@ func (h *Handler) serve(r *http.Request, typ string, batch bool) (*Response, err
 // refuses a body (compressed or not) over MaxBody.
 func readBody(r *http.Request) ([]byte, error) {
 	var rd io.Reader = r.Body
+	size := r.ContentLength // a hint for the buffer, when the body is sent as it is
 	switch enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc {
 	case "", "identity":
 	case "gzip":
@@ -182,11 +186,11 @@ func readBody(r *http.Request) ([]byte, error) {
 			return nil, garde.Wrap(garde.EInvalid, err, "body is not valid gzip")
 		}
 		defer zr.Close()
-		rd = zr
+		rd, size = zr, -1
 	default:
 		return nil, garde.Errorf(garde.EUnsupported, "content encoding %q is not supported (use gzip)", truncate(enc, 16))
 	}
-	b, err := io.ReadAll(io.LimitReader(rd, MaxBody+1))
+	b, err := readAll(io.LimitReader(rd, MaxBody+1), size)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -203,32 +207,69 @@ func readBody(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
+// readAll is io.ReadAll into a buffer of the announced size (plus the byte
+// that meets the end), instead of one grown step by step.
+func readAll(rd io.Reader, size int64) ([]byte, error) {
+	if size <= 0 || size > MaxBody {
+		size = 512
+	}
+	b := make([]byte, 0, size+1)
+	for {
+		n, err := rd.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // let append choose the next size
+		}
+	}
+}
+
 // inheritContext gives a batched message the batch's context fields it does
 // not set itself, as Segment's batch endpoint does.
-func inheritContext(m *Message, ctx map[string]json.RawMessage) {
+func inheritContext(m *Message, ctx Object) {
 	if len(ctx) == 0 {
 		return
 	}
-	if m.Context == nil {
-		m.Context = make(map[string]json.RawMessage, len(ctx))
+	if len(m.Context) == 0 {
+		m.Context = ctx
+		return
 	}
-	for k, v := range ctx {
-		if _, ok := m.Context[k]; !ok {
-			m.Context[k] = v
+	own := m.Context
+	merged := append(make([]byte, 0, len(own)+len(ctx)), own[:bytes.LastIndexByte(own, '}')]...)
+	empty := len(bytes.TrimSpace(merged[1:])) == 0
+	it := ctx.members()
+	for k, v, ok := it.next(); ok; k, v, ok = it.next() {
+		if own.get(keyString(k)) != nil {
+			continue
 		}
+		if !empty {
+			merged = append(merged, ',')
+		}
+		empty = false
+		merged = append(append(append(append(merged, '"'), k...), '"', ':'), v...)
 	}
+	m.Context = append(merged, '}')
 }
 
 // messageID digs the messageId out of a message that failed to decode, to
 // name it in the answer; "" when there is none.
 func messageID(raw []byte) string {
-	var v struct {
-		MessageID string `json:"messageId"`
-	}
-	if json.Unmarshal(raw, &v) != nil || len(v.MessageID) > MaxIDLength {
+	if len(raw) == 0 || raw[0] != '{' {
 		return ""
 	}
-	return v.MessageID
+	v := Object(raw).get("messageId")
+	if len(v) == 0 || v[0] != '"' {
+		return ""
+	}
+	if id := unquote(v); len(id) <= MaxIDLength {
+		return id
+	}
+	return ""
 }
 
 // cors lets browsers call the API. Preflights are answered for any origin

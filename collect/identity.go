@@ -3,6 +3,7 @@ package collect
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -10,14 +11,19 @@ import (
 	"github.com/garde-privacy/garde"
 )
 
-// identityCache remembers, for the writer alone, which subject an identity
-// resolves to and whether a subject is identified, so that the hot path does
-// not query the identity table for every event. Only the writer changes
-// identities, so the cache cannot go stale, except when a group commit fails:
-// then it is purged.
+// identityCache remembers which subject an identity resolves to and whether
+// a subject is identified, so that the hot path does not query the identity
+// table for every event. Only the writer changes identities, so the cache
+// cannot go stale, except when a group commit fails: then it is purged.
+// Request goroutines read it too (Writer.preseal), and epoch tells them
+// whether what they read still holds: the writer bumps it after every change
+// that may move an identity or a subject to another person (a merge, an
+// erasure, a replaced identity, a purge). Adding what is new (a subject, an
+// identity, what the database says) changes nothing anyone read.
 type identityCache struct {
 	ids      *lru.Cache[string, garde.SubjectID]
 	subjects *lru.Cache[garde.SubjectID, subjectState]
+	epoch    atomic.Uint64
 }
 
 type subjectState struct {
@@ -34,6 +40,49 @@ func newIdentityCache(size int) *identityCache {
 func (c *identityCache) purge() {
 	c.ids.Purge()
 	c.subjects.Purge()
+	c.changed()
+}
+
+// canonical follows merges from s to the canonical subject, as state does,
+// through the cache alone.
+func (c *identityCache) canonical(s garde.SubjectID) (garde.SubjectID, bool) {
+	for range 8 {
+		st, ok := c.subjects.Peek(s)
+		if !ok || st.canonical == "" {
+			return "", false
+		}
+		if st.canonical == s {
+			return s, true
+		}
+		s = st.canonical
+	}
+	return "", false
+}
+
+// changed says that a mapping read before may be wrong now. Call it after
+// the change, so that a reader who sees the new epoch sees the change too.
+func (c *identityCache) changed() { c.epoch.Add(1) }
+
+// known returns the person every one of ids belongs to, as far as the cache
+// knows, when that is one person and resolving the record would change
+// nothing (no identity to add, no subject to create or merge): ok false
+// otherwise, and the writer decides. Safe for concurrent use; it does not
+// touch the caches' recency.
+func (c *identityCache) known(ids []Identity) (subj garde.SubjectID, ok bool) {
+	if len(ids) == 0 {
+		return "", false
+	}
+	for _, id := range ids {
+		s, ok := c.ids.Peek(idKey(id))
+		if ok {
+			s, ok = c.canonical(s)
+		}
+		if !ok || (subj != "" && s != subj) {
+			return "", false
+		}
+		subj = s
+	}
+	return subj, true
 }
 
 // errSuppressed: the record names a person who was erased and asked not to
@@ -117,6 +166,7 @@ func (r *resolver) resolve(ctx context.Context, rec *Record) (garde.SubjectID, e
 		}
 		if st.canonical == "" {
 			r.cache.ids.Remove(idKey(id)) // the person was erased: unknown now
+			r.cache.changed()
 			continue
 		}
 		found[i] = st.canonical
@@ -185,6 +235,7 @@ func (r *resolver) resolve(ctx context.Context, rec *Record) (garde.SubjectID, e
 		}
 		if st.canonical == "" {
 			r.cache.ids.Remove(idKey(id))
+			r.cache.changed()
 			continue
 		}
 		if st.canonical != subj {
@@ -216,6 +267,7 @@ func (r *resolver) merge(ctx context.Context, from, into garde.SubjectID) error 
 		return err
 	}
 	r.cache.subjects.Add(from, subjectState{canonical: into, identified: target.identified})
+	r.cache.changed()
 	return nil
 }
 

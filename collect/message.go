@@ -2,8 +2,6 @@ package collect
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
 	"time"
 	"unicode/utf8"
 
@@ -33,52 +31,106 @@ const (
 )
 
 // Message is one call of the Segment tracking API as an SDK sends it. Only
-// the envelope is decoded here; properties, traits and context stay raw until
-// the tracking plan says which of their fields may be kept.
+// the envelope is decoded here; properties, traits and context stay raw JSON
+// objects until the tracking plan says which of their members may be kept.
 type Message struct {
-	Type              string                     `json:"type"`
-	MessageID         string                     `json:"messageId"`
-	UserID            string                     `json:"userId"`
-	AnonymousID       string                     `json:"anonymousId"`
-	PreviousID        string                     `json:"previousId"`
-	GroupID           string                     `json:"groupId"`
-	Event             string                     `json:"event"`
-	Name              string                     `json:"name"`
-	Category          string                     `json:"category"`
-	Timestamp         string                     `json:"timestamp"`
-	OriginalTimestamp string                     `json:"originalTimestamp"`
-	SentAt            string                     `json:"sentAt"`
-	WriteKey          string                     `json:"writeKey"`
-	Properties        map[string]json.RawMessage `json:"properties"`
-	Traits            map[string]json.RawMessage `json:"traits"`
-	Context           map[string]json.RawMessage `json:"context"`
+	Type              string
+	MessageID         string
+	UserID            string
+	AnonymousID       string
+	PreviousID        string
+	GroupID           string
+	Event             string
+	Name              string
+	Category          string
+	Timestamp         string
+	OriginalTimestamp string
+	SentAt            string
+	WriteKey          string
+	Properties        Object
+	Traits            Object
+	Context           Object
+}
+
+// Object is a raw JSON object that passed checkJSON (nil when absent): its
+// members are read in order, in place.
+type Object []byte
+
+// members walks the object's members: raw keys (still escaped) and raw
+// values.
+func (o Object) members() objectIter {
+	if len(o) == 0 {
+		return objectIter{}
+	}
+	return newObjectIter(o)
+}
+
+// get returns the raw value of the member named key (the last one, as a
+// JSON decoder keeps), or nil.
+func (o Object) get(key string) []byte {
+	var out []byte
+	it := o.members()
+	for k, v, ok := it.next(); ok; k, v, ok = it.next() {
+		if keyIs(k, key) {
+			out = v
+		}
+	}
+	return out
+}
+
+// MarshalJSON writes the object as it is ("null" when absent).
+func (o Object) MarshalJSON() ([]byte, error) {
+	if len(o) == 0 {
+		return []byte("null"), nil
+	}
+	return o, nil
+}
+
+// UnmarshalJSON decodes the envelope of a message, as the tracking API
+// does (without the checks of a message's content: validate does those), so
+// that tools and tests may build messages with a JSON decoder.
+func (m *Message) UnmarshalJSON(data []byte) error {
+	if err := checkJSON(data, MaxDepth); err != nil {
+		return err
+	}
+	*m = Message{}
+	return m.decode(data)
+}
+
+// ObjectOf encodes v (a map or a struct) as an Object: for tests and tools
+// that build messages in Go. It returns nil when v is not an object.
+func ObjectOf(v any) Object {
+	b, err := json.Marshal(v)
+	if err != nil || len(b) == 0 || b[0] != '{' {
+		return nil
+	}
+	return b
 }
 
 // batchBody is the body of /v1/batch: the messages stay raw so that one bad
 // message is refused alone.
 type batchBody struct {
-	Batch    []json.RawMessage          `json:"batch"`
-	WriteKey string                     `json:"writeKey"`
-	SentAt   string                     `json:"sentAt"`
-	Context  map[string]json.RawMessage `json:"context"`
+	Batch    [][]byte
+	WriteKey string
+	SentAt   string
+	Context  Object
 }
 
 // decodeMessage decodes and checks one message. typ, when not empty, is the
 // type the path implies (/v1/track …) and wins over the body's. inBatch
-// says data is one message of a batch whose body unmarshal already checked
-// (UTF-8 and depth hold for every part of it).
+// says data is one message of a batch whose body passed checkJSON (UTF-8,
+// syntax and depth hold for every part of it).
 func decodeMessage(data []byte, typ string, inBatch bool) (*Message, error) {
 	if len(data) > MaxEvent {
 		return nil, garde.Errorf(garde.ETooLarge, "event is larger than %d bytes", MaxEvent)
 	}
-	var m Message
-	var err error
-	if inBatch {
-		err = decodeChecked(data, &m)
-	} else {
-		err = unmarshal(data, &m)
+	if !inBatch {
+		if err := checkJSON(data, MaxDepth); err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
+	var m Message
+	if err := m.decode(data); err != nil {
 		return nil, err
 	}
 	if typ != "" {
@@ -90,81 +142,150 @@ func decodeMessage(data []byte, typ string, inBatch bool) (*Message, error) {
 	return &m, nil
 }
 
-// unmarshal decodes JSON into v and turns decoder errors into public
-// messages that name the field and the expected type, never the value.
-func unmarshal(data []byte, v any) error {
-	if !utf8.Valid(data) {
-		return garde.Errorf(garde.EInvalid, "body is not valid UTF-8")
-	}
-	if err := checkDepth(data, MaxDepth); err != nil {
+// decode reads the envelope of a message that passed checkJSON, in one walk
+// over its members, without reflection: a member of the wrong type is
+// refused with its name, never its value; unknown members are ignored; a
+// repeated one counts last, as with encoding/json. Names match exactly
+// (encoding/json would also take "UserID" for "userId"; no SDK sends that).
+func (m *Message) decode(data []byte) error {
+	obj, err := topObject(data)
+	if err != nil {
 		return err
 	}
-	return decodeChecked(data, v)
-}
-
-// decodeChecked is unmarshal for data already known to be valid UTF-8 and
-// nested no deeper than MaxDepth.
-func decodeChecked(data []byte, v any) error {
-	err := json.Unmarshal(data, v)
-	if err == nil {
-		return nil
-	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		field := te.Field
-		if field == "" {
-			return garde.Wrap(garde.EInvalid, err, "body must be a JSON object")
+	it := newObjectIter(obj)
+	for k, v, ok := it.next(); ok; k, v, ok = it.next() {
+		name := k
+		if bytes.IndexByte(k, '\\') >= 0 {
+			name = []byte(keyString(k))
 		}
-		return garde.Wrap(garde.EInvalid, err, fmt.Sprintf("field %q must be %s", field, jsonTypeName(te.Type.Kind().String())))
-	}
-	return garde.Wrap(garde.EInvalid, err, "body is not valid JSON")
-}
-
-func jsonTypeName(kind string) string {
-	switch kind {
-	case "string":
-		return "a string"
-	case "map", "struct":
-		return "an object"
-	case "slice":
-		return "an array"
-	default:
-		return "of another type"
-	}
-}
-
-// checkDepth refuses JSON nested deeper than max, in one pass over the bytes.
-func checkDepth(data []byte, max int) error {
-	depth := 0
-	for i := 0; i < len(data); i++ {
-		switch data[i] {
-		case '"':
-			// skip the string: to its closing quote, one not escaped by an
-			// odd run of backslashes
-			for {
-				j := bytes.IndexByte(data[i+1:], '"')
-				if j < 0 {
-					return nil // unterminated: the decoder says so
-				}
-				i += j + 1
-				k := i - 1
-				for k >= 0 && data[k] == '\\' {
-					k--
-				}
-				if (i-1-k)%2 == 0 {
-					break
-				}
-			}
-		case '{', '[':
-			depth++
-			if depth > max {
-				return garde.Errorf(garde.EInvalid, "JSON is nested deeper than %d levels", max)
-			}
-		case '}', ']':
-			depth--
+		var dst *string
+		var odst *Object
+		switch string(name) {
+		case "type":
+			dst = &m.Type
+		case "messageId":
+			dst = &m.MessageID
+		case "userId":
+			dst = &m.UserID
+		case "anonymousId":
+			dst = &m.AnonymousID
+		case "previousId":
+			dst = &m.PreviousID
+		case "groupId":
+			dst = &m.GroupID
+		case "event":
+			dst = &m.Event
+		case "name":
+			dst = &m.Name
+		case "category":
+			dst = &m.Category
+		case "timestamp":
+			dst = &m.Timestamp
+		case "originalTimestamp":
+			dst = &m.OriginalTimestamp
+		case "sentAt":
+			dst = &m.SentAt
+		case "writeKey":
+			dst = &m.WriteKey
+		case "properties":
+			odst = &m.Properties
+		case "traits":
+			odst = &m.Traits
+		case "context":
+			odst = &m.Context
+		default:
+			continue
+		}
+		if dst != nil {
+			*dst, err = stringMember(name, v)
+		} else {
+			*odst, err = objectMember(name, v)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// topObject returns data, checked JSON, without the white space around it,
+// or an error if it is not an object.
+func topObject(data []byte) ([]byte, error) {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return nil, garde.Errorf(garde.EInvalid, "body must be a JSON object")
+	}
+	return data[i:skipValue(data, i)], nil
+}
+
+// stringMember decodes a member that must be a string (null counts as
+// absent).
+func stringMember(name, v []byte) (string, error) {
+	switch v[0] {
+	case '"':
+		return unquote(v), nil
+	case 'n':
+		return "", nil
+	}
+	return "", typeError(name, "a string")
+}
+
+// objectMember returns a member that must be an object (null counts as
+// absent).
+func objectMember(name, v []byte) (Object, error) {
+	switch v[0] {
+	case '{':
+		return Object(v), nil
+	case 'n':
+		return nil, nil
+	}
+	return nil, typeError(name, "an object")
+}
+
+// typeError names the member (a name this decoder knows, never client
+// data) and the type it must have.
+func typeError(name []byte, want string) error {
+	return garde.Errorf(garde.EInvalid, "field %q must be %s", name, want)
+}
+
+// decodeBatch reads the body of /v1/batch, after checkJSON.
+func decodeBatch(data []byte) (*batchBody, error) {
+	obj, err := topObject(data)
+	if err != nil {
+		return nil, err
+	}
+	var b batchBody
+	it := newObjectIter(obj)
+	for k, v, ok := it.next(); ok; k, v, ok = it.next() {
+		name := k
+		if bytes.IndexByte(k, '\\') >= 0 {
+			name = []byte(keyString(k))
+		}
+		switch string(name) {
+		case "batch":
+			b.Batch = b.Batch[:0]
+			switch v[0] {
+			case 'n':
+			case '[':
+				ai := newArrayIter(v)
+				for e, ok := ai.next(); ok; e, ok = ai.next() {
+					b.Batch = append(b.Batch, e)
+				}
+			default:
+				return nil, typeError(name, "an array")
+			}
+		case "writeKey":
+			b.WriteKey, err = stringMember(name, v)
+		case "sentAt":
+			b.SentAt, err = stringMember(name, v)
+		case "context":
+			b.Context, err = objectMember(name, v)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return &b, nil
 }
 
 func (m *Message) validate() error {

@@ -59,6 +59,8 @@ type Record struct {
 	Context    []byte // clear JSON object of declared non-personal context fields
 	Personal   []Value
 	Traits     []Trait
+	// pre is the record sealed before the writer had it (Writer.preseal).
+	pre *presealed
 }
 
 // Value is a personal value to seal, by its field path ("properties.email").
@@ -165,26 +167,61 @@ func eventLabel(m *Message) string {
 
 // fields keeps the declared fields of obj, seals-to-be the personal ones,
 // redacts the rest, and returns the clear JSON object.
-func (p *Pipeline) fields(rec *Record, prefix string, declared map[string]*inventory.Field, obj map[string]json.RawMessage, source, event string, t *Tally) []byte {
+func (p *Pipeline) fields(rec *Record, prefix string, declared map[string]*inventory.Field, obj Object, source, event string, t *Tally) []byte {
 	var clear object
-	for name, raw := range obj {
-		f := declared[name]
+	it := obj.members()
+	for k, raw, ok := it.next(); ok; k, raw, ok = it.next() {
+		f, name := member(declared, k)
 		if f == nil {
 			t.Count(source, safeName(event), safeName(name), ViolationUndeclaredField)
 			continue
 		}
-		p.keep(rec, &clear, prefix+name, name, f, raw, source, event, t)
+		p.keep(rec, &clear, prefix, f, raw, source, event, t)
 	}
 	return clear.bytes()
 }
 
+// member finds the declared field of a raw key; name is the key decoded,
+// set only when it is not declared (to count it).
+func member(declared map[string]*inventory.Field, key []byte) (f *inventory.Field, name string) {
+	if bytes.IndexByte(key, '\\') < 0 {
+		if f = declared[string(key)]; f != nil {
+			return f, ""
+		}
+		return nil, string(key)
+	}
+	name = keyString(key)
+	if f = declared[name]; f != nil {
+		return f, ""
+	}
+	return nil, name
+}
+
 // keep adds one declared value to the record: sealed later if personal,
 // redacted and kept in clear otherwise. A value of the wrong type is dropped
-// and counted.
-func (p *Pipeline) keep(rec *Record, clear *object, path, key string, f *inventory.Field, raw json.RawMessage, source, event string, t *Tally) bool {
-	if len(raw) > 0 && (raw[0] == '{' || raw[0] == '[') && p.keepComposite(rec, clear, path, key, f, raw) {
+// and counted. The field's path is prefix + f.Name, built only when needed.
+func (p *Pipeline) keep(rec *Record, clear *object, prefix string, f *inventory.Field, raw []byte, source, event string, t *Tally) bool {
+	if len(raw) > 0 && (raw[0] == '{' || raw[0] == '[') && p.keepComposite(rec, clear, prefix, f, raw) {
 		return true
 	}
+	if accepted, decided := acceptsScalar(f.Type, raw); decided {
+		// a scalar whose type shows in its first byte: no decoding unless
+		// redaction may have something to replace
+		if !accepted {
+			t.Count(source, safeName(event), prefix+f.Name, ViolationType)
+			return false
+		}
+		rec.Purposes |= f.Purposes
+		if f.Personal() {
+			rec.Personal = append(rec.Personal, Value{Path: prefix + f.Name, JSON: raw, Purposes: f.Purposes})
+			return true
+		}
+		if raw[0] != '"' || !redact.MayContain(raw) {
+			clear.add(f.Name, raw)
+			return true
+		}
+	}
+	path := prefix + f.Name
 	v, err := decodeValue(raw)
 	if err != nil || v == nil || !f.Type.Accepts(v) {
 		t.Count(source, safeName(event), path, ViolationType)
@@ -198,11 +235,42 @@ func (p *Pipeline) keep(rec *Record, clear *object, path, key string, f *invento
 	r := redactor{t: t, source: source, event: event, path: path}
 	if v, changed := r.value(v); changed {
 		b, _ := json.Marshal(v)
-		clear.add(key, b)
+		clear.add(f.Name, b)
 	} else {
-		clear.add(key, compact(raw))
+		clear.add(f.Name, compact(raw))
 	}
 	return true
+}
+
+// acceptsScalar decides, from its first byte, whether a checked scalar value
+// has a type the field accepts: decided is false when the bytes alone do not
+// tell (an object or array, a string with escapes, a number for a number or
+// integer field) and the value must be decoded.
+func acceptsScalar(t inventory.FieldType, raw []byte) (accepted, decided bool) {
+	if len(raw) == 0 {
+		return false, false
+	}
+	anyType := t == inventory.TypeAny || t == ""
+	switch c := raw[0]; {
+	case c == '"':
+		if bytes.IndexByte(raw, '\\') >= 0 {
+			return false, false
+		}
+		return anyType || t == inventory.TypeString, true
+	case c == 't' || c == 'f':
+		return anyType || t == inventory.TypeBoolean, true
+	case c == 'n':
+		return false, true // null is no value
+	case c == '-' || (c >= '0' && c <= '9'):
+		if anyType {
+			return true, true
+		}
+		if t == inventory.TypeNumber || t == inventory.TypeInteger {
+			return false, false
+		}
+		return false, true
+	}
+	return false, false
 }
 
 // keepComposite is keep's fast path for an object or an array (already
@@ -210,7 +278,7 @@ func (p *Pipeline) keep(rec *Record, clear *object, path, key string, f *invento
 // is; a clear one is kept as it is when its text holds no escape and
 // nothing redaction would replace. It returns false when the slow path
 // must decide (a type mismatch, an escape, something to redact).
-func (p *Pipeline) keepComposite(rec *Record, clear *object, path, key string, f *inventory.Field, raw json.RawMessage) bool {
+func (p *Pipeline) keepComposite(rec *Record, clear *object, prefix string, f *inventory.Field, raw []byte) bool {
 	switch f.Type {
 	case inventory.TypeAny, "":
 	case inventory.TypeObject:
@@ -226,7 +294,7 @@ func (p *Pipeline) keepComposite(rec *Record, clear *object, path, key string, f
 	}
 	if f.Personal() {
 		rec.Purposes |= f.Purposes
-		rec.Personal = append(rec.Personal, Value{Path: path, JSON: compact(raw), Purposes: f.Purposes})
+		rec.Personal = append(rec.Personal, Value{Path: prefix + f.Name, JSON: compact(raw), Purposes: f.Purposes})
 		return true
 	}
 	if bytes.IndexByte(raw, '\\') >= 0 {
@@ -236,50 +304,56 @@ func (p *Pipeline) keepComposite(rec *Record, clear *object, path, key string, f
 		return false // may be a false alarm across values: the exact path decides
 	}
 	rec.Purposes |= f.Purposes
-	clear.add(key, compact(raw))
+	clear.add(f.Name, compact(raw))
 	return true
 }
 
 // context keeps the declared context fields, addressed by dotted paths of at
 // most two levels ("ip", "page.url").
-func (p *Pipeline) context(rec *Record, ctx map[string]json.RawMessage, source, event string, t *Tally) []byte {
+func (p *Pipeline) context(rec *Record, ctx Object, source, event string, t *Tally) []byte {
 	var clear object
-	for name, raw := range ctx {
-		if f := p.inv.Plan.Context[name]; f != nil {
-			p.keep(rec, &clear, "context."+name, name, f, raw, source, event, t)
+	plan := p.inv.Plan.Context
+	it := ctx.members()
+	for k, raw, ok := it.next(); ok; k, raw, ok = it.next() {
+		f, name := member(plan, k)
+		if f != nil {
+			p.keep(rec, &clear, "context.", f, raw, source, event, t)
 			continue
 		}
-		if len(raw) == 0 || raw[0] != '{' || name == "traits" {
+		if raw[0] != '{' || name == "traits" {
 			if name != "traits" {
 				t.Count(source, safeName(event), "context."+safeName(name), ViolationUndeclaredField)
 			}
 			continue
 		}
-		var sub map[string]json.RawMessage
-		if json.Unmarshal(raw, &sub) != nil {
-			continue
-		}
-		for k, v := range sub {
-			path := name + "." + k
-			f := p.inv.Plan.Context[path]
+		var buf [64]byte
+		sub := Object(raw).members()
+		for sk, v, ok := sub.next(); ok; sk, v, ok = sub.next() {
+			path := append(append(append(buf[:0], name...), '.'), sk...)
+			if bytes.IndexByte(sk, '\\') >= 0 {
+				path = append(append(append(buf[:0], name...), '.'), keyString(sk)...)
+			}
+			f := plan[string(path)]
 			if f == nil {
-				t.Count(source, safeName(event), "context."+safeName(path), ViolationUndeclaredField)
+				t.Count(source, safeName(event), "context."+safeName(string(path)), ViolationUndeclaredField)
 				continue
 			}
-			p.keep(rec, &clear, "context."+path, path, f, v, source, event, t)
+			p.keep(rec, &clear, "context.", f, v, source, event, t)
 		}
 	}
 	return clear.bytes()
 }
 
 // traits keeps the declared traits of an identify call for the profile.
-func (p *Pipeline) traits(rec *Record, traits map[string]json.RawMessage, source string, t *Tally) {
-	for name, raw := range traits {
-		f := p.inv.Plan.Traits[name]
+func (p *Pipeline) traits(rec *Record, traits Object, source string, t *Tally) {
+	it := traits.members()
+	for k, raw, ok := it.next(); ok; k, raw, ok = it.next() {
+		f, undeclared := member(p.inv.Plan.Traits, k)
 		if f == nil {
-			t.Count(source, TypeIdentify, "traits."+safeName(name), ViolationUndeclaredField)
+			t.Count(source, TypeIdentify, "traits."+safeName(undeclared), ViolationUndeclaredField)
 			continue
 		}
+		name := f.Name
 		v, err := decodeValue(raw)
 		if err != nil || v == nil || !f.Type.Accepts(v) {
 			t.Count(source, TypeIdentify, "traits."+name, ViolationType)
@@ -312,10 +386,11 @@ func (p *Pipeline) identities(rec *Record, m *Message) {
 			if p.inv.Plan.Traits[kind] == nil {
 				continue
 			}
-			var s string
-			if raw, ok := m.Traits[kind]; !ok || json.Unmarshal(raw, &s) != nil {
+			raw := m.Traits.get(kind)
+			if len(raw) == 0 || raw[0] != '"' {
 				continue
 			}
+			s := unquote(raw)
 			if n := Normalise(kind, s, p.country); n != "" {
 				rec.IDs = append(rec.IDs, Identity{kind, p.index.BlindIndex(kind, n)})
 			}

@@ -138,7 +138,7 @@ func (r *redactor) value(v any) (any, bool) {
 	case string:
 		out, c := redact.String(x)
 		if c.Total() == 0 {
-			return x, false
+			return v, false // v, not x: no new interface value
 		}
 		r.count(c)
 		return out, true

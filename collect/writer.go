@@ -92,9 +92,12 @@ type Writer struct {
 	store    Store
 	keys     Keys
 	purposes func(inventory.PurposeSet) string
-	opts     WriterOptions
-	log      *slog.Logger
-	metrics  *Metrics
+	// purposeKeys remembers purposes' answers: a handful of distinct sets
+	// serve every event (writer goroutine only)
+	purposeKeys map[inventory.PurposeSet]string
+	opts        WriterOptions
+	log         *slog.Logger
+	metrics     *Metrics
 
 	queue   chan *submission
 	pending atomic.Int64
@@ -172,8 +175,45 @@ func NewWriter(st Store, keys Keys, gate Gate, purposes func(inventory.PurposeSe
 // Submit hands records (and the violations counted while preparing them) to
 // the writer and waits until they are durable. It returns ETooMany at once
 // when the writer is saturated, and EUnavailable after Close.
+// Callers should Preseal recs first.
 func (w *Writer) Submit(ctx context.Context, recs []Record, local *Tally) error {
 	return w.enqueue(&submission{recs: recs, local: local})
+}
+
+// presealed is a record sealed in its request's goroutine, before the
+// writer had it: valid for the writer only if the caches still say what
+// they said then (epoch) and the consent gate still lets through exactly
+// the same purposes.
+type presealed struct {
+	subject garde.SubjectID
+	epoch   uint64
+	sealed  sealedRecord
+}
+
+// Preseal seals, in the calling request's goroutine, the records whose
+// person the writer already knows for sure (identityCache.known), and says
+// how many: sealing is most of the writer's work per event, and every
+// request waits for the writer, while requests run side by side. The writer
+// checks each such record at its turn (Submit) and seals again whatever no
+// longer holds: the person was merged or erased meanwhile, or the consent
+// gate now lets through other purposes.
+func (w *Writer) Preseal(ctx context.Context, recs []Record) (n int) {
+	for i := range recs {
+		rec := &recs[i]
+		if len(rec.Previous) > 0 || !rec.sealsSomething() {
+			continue
+		}
+		epoch := w.ids.epoch.Load() // before reading the caches: see identityCache
+		subj, ok := w.ids.known(rec.IDs)
+		if !ok {
+			continue
+		}
+		if sr := w.seal(ctx, subj, rec); sr.err == nil {
+			rec.pre = &presealed{subject: subj, epoch: epoch, sealed: sr}
+			n++
+		}
+	}
+	return n
 }
 
 // enqueue hands s to the writer goroutine and waits for its outcome:
@@ -246,6 +286,7 @@ func (w *Writer) runExclusive(s *submission) {
 		w.ids.subjects.Remove(id)
 		w.touched.Remove(id)
 	}
+	w.ids.changed()
 	// identities cached for a forgotten subject are found out when next
 	// met: the subject is gone from the store (resolver.state)
 	w.pending.Add(-1)
@@ -344,6 +385,11 @@ func (w *Writer) commit(group []*submission) error {
 	for i, s := range group {
 		subjects[i] = make([]garde.SubjectID, len(s.recs))
 		for j := range s.recs {
+			if p := s.recs[j].pre; p != nil && p.epoch == w.ids.epoch.Load() {
+				subjects[i][j] = p.subject // nothing changed since: resolve would say the same
+				continue
+			}
+			s.recs[j].pre = nil
 			if subjects[i][j], err = r.resolve(ctx, &s.recs[j]); err != nil {
 				if !errors.Is(err, errSuppressed) {
 					return err
@@ -439,7 +485,7 @@ func (w *Writer) ensureKeys(ctx context.Context, r *resolver, group []*submissio
 	for i, sub := range group {
 		for j := range sub.recs {
 			rec, s := &sub.recs[j], subjects[i][j]
-			if s == "" || seen[s] || !rec.sealsSomething() {
+			if s == "" || seen[s] || rec.pre != nil || !rec.sealsSomething() {
 				continue
 			}
 			seen[s] = true
@@ -533,6 +579,9 @@ func (w *Writer) seal(ctx context.Context, subj garde.SubjectID, rec *Record) (o
 	// its fields ride along for theirs
 	out.serves = w.gate.Storable(subj, rec.Serves, rec.Received)
 	out.allowed = out.serves | w.gate.Storable(subj, rec.Purposes&^rec.Serves, rec.Received)
+	if p := rec.pre; p != nil && p.subject == subj && p.sealed.serves == out.serves && p.sealed.allowed == out.allowed {
+		return p.sealed // sealed for the same person and purposes before the writer had it
+	}
 	if out.serves.Empty() {
 		return out
 	}
@@ -600,10 +649,23 @@ func (w *Writer) write(ctx context.Context, tx Tx, subj garde.SubjectID, rec *Re
 	}
 	w.rows = append(w.rows, EventRow{
 		Subject: subj, Source: rec.Source, Type: rec.Type, Name: rec.Name, MessageID: rec.MessageID,
-		Time: rec.Time, Received: rec.Received, Purposes: w.purposes(sr.serves),
+		Time: rec.Time, Received: rec.Received, Purposes: w.purposeKeysOf(sr.serves),
 		Properties: rec.Properties, Context: rec.Context, Sealed: sr.event,
 	})
 	return nil
+}
+
+// purposeKeysOf is w.purposes(set), remembered.
+func (w *Writer) purposeKeysOf(set inventory.PurposeSet) string {
+	k, ok := w.purposeKeys[set]
+	if !ok {
+		if w.purposeKeys == nil || len(w.purposeKeys) > 4096 {
+			w.purposeKeys = map[inventory.PurposeSet]string{}
+		}
+		k = w.purposes(set)
+		w.purposeKeys[set] = k
+	}
+	return k
 }
 
 // SetTrait overwrites one trait of subject s, outside any event: a
@@ -676,6 +738,7 @@ func (w *Writer) replaceIdentity(ctx context.Context, tx Tx, s garde.SubjectID, 
 	for _, h := range old {
 		w.ids.ids.Remove(idKey(Identity{Kind: id.Kind, Hash: h}))
 	}
+	w.ids.changed()
 	if err := tx.CreateIdentity(ctx, id.Kind, id.Hash, s, time.Now()); err != nil {
 		return nil, err
 	}

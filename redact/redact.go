@@ -105,10 +105,15 @@ func String(s string) (string, Counts) {
 	return sc.out.String(), sc.counts
 }
 
+// MayContain reports whether String might replace something in b: when it
+// is false, b (as a string) holds nothing to redact, and the caller need not
+// make a string of it.
+func MayContain(b []byte) bool { return mayContain(b) }
+
 // mayContain is the fast path: only a string with an '@' or at least
 // minDigits digits can hold something to redact. It looks at eight bytes at
 // a time.
-func mayContain(s string) bool {
+func mayContain[T string | []byte](s T) bool {
 	const (
 		lo7  = 0x7f7f7f7f7f7f7f7f
 		hi   = 0x8080808080808080

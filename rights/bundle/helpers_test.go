@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	json "github.com/goccy/go-json"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/garde-privacy/garde"
@@ -115,17 +114,7 @@ func (e *env) send(msgs ...collect.Message) {
 }
 
 // raw turns values into a message's raw fields.
-func raw(kv map[string]any) map[string]json.RawMessage {
-	out := map[string]json.RawMessage{}
-	for k, v := range kv {
-		b, err := json.Marshal(v)
-		if err != nil {
-			panic(err)
-		}
-		out[k] = b
-	}
-	return out
-}
+func raw(kv map[string]any) collect.Object { return collect.ObjectOf(kv) }
 
 // subject returns the subject of a userId.
 func (e *env) subject(userID string) garde.SubjectID {
