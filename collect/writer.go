@@ -31,6 +31,15 @@ type Store interface {
 	BeginCollect(ctx context.Context) (Tx, error)
 }
 
+// Syncer is a Store whose group commits return before they are durable:
+// Sync makes every group committed so far durable, in one flush. The writer
+// acknowledges a group only after a Sync that began after its commit, and
+// meanwhile commits the next group: the disk's latency overlaps the work
+// instead of adding to it.
+type Syncer interface {
+	Sync() error
+}
+
 // Tx is one group commit. It is used from one goroutine.
 type Tx interface {
 	// Suppressed reports whether any of the identities belongs to a person
@@ -101,9 +110,14 @@ type Writer struct {
 
 	queue   chan *submission
 	pending atomic.Int64
-	mu      sync.RWMutex // guards closed against Submit racing Close
-	closed  bool
-	done    chan struct{}
+	// toSync carries committed groups to syncLoop when the store is a
+	// Syncer; synced says syncLoop has ended
+	syncer Syncer
+	toSync chan committed
+	synced chan struct{}
+	mu     sync.RWMutex // guards closed against Submit racing Close
+	closed bool
+	done   chan struct{}
 
 	tally  Tally
 	ids    *identityCache
@@ -168,8 +182,57 @@ func NewWriter(st Store, keys Keys, gate Gate, purposes func(inventory.PurposeSe
 		ids:   newIdentityCache(200_000),
 	}
 	w.touched, _ = lru.New[garde.SubjectID, time.Time](200_000)
+	if sy, ok := st.(Syncer); ok {
+		w.syncer, w.toSync, w.synced = sy, make(chan committed, 64), make(chan struct{})
+		go w.syncLoop()
+	}
 	go w.run()
 	return w
+}
+
+// committed is a group commit waiting for Sync: its submissions and how
+// many events they count for.
+type committed struct {
+	group []*submission
+	n     int
+}
+
+// syncLoop makes committed groups durable, as many at once as have
+// committed meanwhile, and acknowledges them.
+func (w *Writer) syncLoop() {
+	defer close(w.synced)
+	for first := range w.toSync {
+		batch := []committed{first}
+	more:
+		for {
+			select {
+			case c, ok := <-w.toSync:
+				if !ok {
+					break more
+				}
+				batch = append(batch, c)
+			default:
+				break more
+			}
+		}
+		err := w.syncer.Sync()
+		if err != nil {
+			w.log.Error("could not make group commits durable", "err", err)
+			err = garde.Wrap(garde.EUnavailable, err, "could not store the events; retry later")
+		}
+		for _, c := range batch {
+			w.ack(c.group, c.n, err)
+		}
+	}
+}
+
+// ack answers the submissions of a group with its outcome.
+func (w *Writer) ack(group []*submission, n int, err error) {
+	w.pending.Add(-int64(n))
+	w.metrics.QueueDepth.Set(float64(w.pending.Load()))
+	for _, s := range group {
+		s.err <- err
+	}
 }
 
 // Submit hands records (and the violations counted while preparing them) to
@@ -307,6 +370,9 @@ func (w *Writer) Close() {
 
 func (w *Writer) run() {
 	defer close(w.done)
+	if w.syncer != nil {
+		defer func() { close(w.toSync); <-w.synced }()
+	}
 	group := make([]*submission, 0, 64)
 	var held *submission // an Exclusive met while filling a group: it runs next
 	for {
@@ -362,11 +428,11 @@ func (w *Writer) run() {
 			}
 		}
 		w.merged = w.merged[:0]
-		w.pending.Add(-int64(n))
-		w.metrics.QueueDepth.Set(float64(w.pending.Load()))
-		for _, s := range group {
-			s.err <- err
+		if err == nil && w.syncer != nil {
+			w.toSync <- committed{group: append([]*submission(nil), group...), n: n}
+			continue
 		}
+		w.ack(group, n, err)
 	}
 }
 

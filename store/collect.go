@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"strings"
 	"sync"
@@ -60,22 +61,42 @@ func (c *Collect) prepare(ctx context.Context) error {
 	return c.err
 }
 
-// BeginCollect opens one group commit.
+// BeginCollect opens one group commit. The group commits without waiting
+// for the disk (SQLite's synchronous NORMAL, on the writer's connection for
+// this transaction only): the collection writer calls Sync before it
+// acknowledges the group, and meanwhile prepares the next one. Every other
+// transaction on the writer stays synchronous FULL.
 func (c *Collect) BeginCollect(ctx context.Context) (collect.Tx, error) {
 	if err := c.prepare(ctx); err != nil {
 		return nil, err
 	}
-	tx, err := c.db.writer.BeginTx(ctx, nil)
+	conn, err := c.db.writer.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &collectTx{tx: tx, c: c, bound: map[string]*sql.Stmt{}}, nil
+	t := &collectTx{c: c, conn: conn, bound: map[string]*sql.Stmt{}}
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		t.release()
+		return nil, err
+	}
+	if t.tx, err = conn.BeginTx(ctx, nil); err != nil {
+		t.release()
+		return nil, err
+	}
+	return t, nil
 }
 
+// Sync makes every group commit so far durable: one flush of SQLite's
+// write-ahead log, where those commits wrote everything (a checkpoint
+// flushes the log before it copies any of it into the database file).
+func (c *Collect) Sync() error { return c.db.syncWAL() }
+
 type collectTx struct {
-	tx    *sql.Tx
-	c     *Collect
-	bound map[string]*sql.Stmt
+	tx       *sql.Tx
+	conn     *sql.Conn
+	released bool
+	c        *Collect
+	bound    map[string]*sql.Stmt
 	// the consent ledger's head within this transaction, once read, and the
 	// records appended since, written at commit
 	consentHead *consentHead
@@ -237,7 +258,26 @@ func (t *collectTx) Commit() error {
 			return err
 		}
 	}
-	return t.tx.Commit()
+	err := t.tx.Commit()
+	t.release()
+	return err
 }
 
-func (t *collectTx) Rollback() error { return t.tx.Rollback() }
+func (t *collectTx) Rollback() error {
+	err := t.tx.Rollback()
+	t.release()
+	return err
+}
+
+// release gives the writer's connection back, synchronous FULL again; a
+// connection that cannot be set back is closed rather than reused.
+func (t *collectTx) release() {
+	if t.released {
+		return
+	}
+	t.released = true
+	if _, err := t.conn.ExecContext(context.Background(), "PRAGMA synchronous = FULL"); err != nil {
+		t.conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	t.conn.Close()
+}

@@ -2,15 +2,20 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/collect"
+	"github.com/garde-privacy/garde/inventory"
 	"github.com/garde-privacy/garde/store"
 )
 
@@ -128,5 +133,70 @@ func TestCreateEvents(t *testing.T) {
 	db.Reader().QueryRow(`SELECT count(*), sum(message_id != 'm' || (id - 1)) FROM events`).Scan(&n, &bad)
 	if n != 150 || bad != 0 {
 		t.Fatalf("%d rows, %d out of order", n, bad)
+	}
+}
+
+// heldSync is the SQLite store of the collection path whose Sync waits for
+// the test to release it (nil: sync for real; an error: fail).
+type heldSync struct {
+	*store.Collect
+	release chan error
+}
+
+func (h *heldSync) Sync() error {
+	if err := <-h.release; err != nil {
+		return err
+	}
+	return h.Collect.Sync()
+}
+
+// TestGroupAckAfterSync: a group commit is acknowledged only once Sync has
+// made it durable (and fails if Sync does), while the writer connection
+// goes back to synchronous FULL for every other transaction.
+func TestGroupAckAfterSync(t *testing.T) {
+	ctx := context.Background()
+	db := openData(t)
+	st := &heldSync{Collect: store.NewCollect(db), release: make(chan error)}
+	w := collect.NewWriter(st, nil, nil, func(inventory.PurposeSet) string { return "service" }, collect.WriterOptions{},
+		slog.New(slog.NewTextHandler(io.Discard, nil)), collect.NewMetrics(prometheus.NewRegistry()))
+	defer w.Close()
+	now := time.Now()
+	submit := func(anon string) chan error {
+		rec := collect.Record{Source: "web", Type: "track", Name: "E", MessageID: anon, StoreEvent: true, Time: now, Received: now,
+			IDs: []collect.Identity{{Kind: collect.IdentityAnon, Hash: []byte(anon)}}, Purposes: 1, Serves: 1,
+			Properties: []byte("{}"), Context: []byte("{}")}
+		done := make(chan error, 1)
+		go func() { done <- w.Submit(ctx, []collect.Record{rec}, &collect.Tally{}) }()
+		return done
+	}
+	count := func() (n int) {
+		db.Reader().QueryRow(`SELECT count(*) FROM events`).Scan(&n)
+		return n
+	}
+
+	done := submit("a")
+	for deadline := time.Now().Add(5 * time.Second); count() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the group never committed")
+		}
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("acknowledged (%v) before Sync", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	var sync int
+	if err := db.Writer().QueryRow(`PRAGMA synchronous`).Scan(&sync); err != nil || sync != 2 {
+		t.Fatalf("writer connection left at synchronous %d (%v), want 2 (FULL)", sync, err)
+	}
+	st.release <- nil
+	if err := <-done; err != nil {
+		t.Fatalf("after Sync: %v", err)
+	}
+
+	done = submit("b")
+	st.release <- errors.New("the disk is gone")
+	if err := <-done; garde.ErrorCode(err) != garde.EUnavailable {
+		t.Fatalf("a failed Sync answered %v, want unavailable", err)
 	}
 }

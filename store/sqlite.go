@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 	"strconv"
 	"time"
@@ -125,6 +126,35 @@ func (db *DB) checkpointer(every time.Duration) {
 			db.ckpt.Exec("PRAGMA wal_checkpoint(PASSIVE)")
 		}
 	}
+}
+
+// syncWAL flushes the write-ahead log file to the disk (fsync), so that
+// every transaction committed in it so far is durable. The file is opened
+// once and kept while it is the same file: SQLite truncates it in place, and
+// removes it only when its last connection closes.
+func (db *DB) syncWAL() error {
+	db.walMu.Lock()
+	defer db.walMu.Unlock()
+	path := db.Path + "-wal"
+	if db.wal != nil {
+		now, err1 := os.Stat(path)
+		kept, err2 := db.wal.Stat()
+		if err1 != nil || err2 != nil || !os.SameFile(now, kept) {
+			db.wal.Close()
+			db.wal = nil
+		}
+	}
+	if db.wal == nil {
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			return fmt.Errorf("sync the write-ahead log: %w", err)
+		}
+		db.wal = f
+	}
+	if err := db.wal.Sync(); err != nil {
+		return fmt.Errorf("sync the write-ahead log: %w", err)
+	}
+	return nil
 }
 
 // walAutoCheckpoint is the size of the write-ahead log, in pages, beyond

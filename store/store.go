@@ -15,6 +15,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"os"
 	"sync"
 	"sync/atomic"
 
@@ -39,6 +40,9 @@ type DB struct {
 	// (read at open, set by an erasure that writes one): while it cannot,
 	// collection skips looking every new identity up there.
 	suppressions atomic.Bool
+	// wal is SQLite's write-ahead log file, opened by syncWAL
+	walMu sync.Mutex
+	wal   *os.File
 }
 
 // Writer returns the single-connection handle used for writes. Callers that
@@ -57,6 +61,11 @@ func (db *DB) Close() error {
 			<-db.stopped
 			db.ckpt.Close()
 			db.writer.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+			db.walMu.Lock()
+			if db.wal != nil {
+				db.wal.Close()
+			}
+			db.walMu.Unlock()
 		})
 	}
 	err := db.reader.Close()
