@@ -263,6 +263,7 @@ type presealed struct {
 func (w *Writer) Preseal(ctx context.Context, recs []Record) (n int) {
 	for i := range recs {
 		rec := &recs[i]
+		rec.pre = nil
 		if len(rec.Previous) > 0 || !rec.sealsSomething() {
 			continue
 		}
