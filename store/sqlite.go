@@ -128,7 +128,7 @@ func (db *DB) checkpointer(every time.Duration) {
 	}
 }
 
-// syncWAL flushes the write-ahead log file to the disk (fsync), so that
+// syncWAL flushes the write-ahead log file to the disk (fdatasync), so that
 // every transaction committed in it so far is durable. The file is opened
 // once and kept while it is the same file: SQLite truncates it in place, and
 // removes it only when its last connection closes.
@@ -151,7 +151,7 @@ func (db *DB) syncWAL() error {
 		}
 		db.wal = f
 	}
-	if err := db.wal.Sync(); err != nil {
+	if err := datasync(db.wal); err != nil {
 		return fmt.Errorf("sync the write-ahead log: %w", err)
 	}
 	return nil
