@@ -602,40 +602,55 @@ type sealedRecord struct {
 	err             error
 }
 
-// sealChunk is how many records one sealing goroutine takes: below twice
-// that, a group is sealed in the writer goroutine alone.
+// sealChunk is how many records one sealing goroutine takes at a time:
+// with fewer than twice that left to seal, the writer seals alone.
 const sealChunk = 128
 
-// sealAll seals the group's records, on every core when the group is
-// large: sealing (AES-GCM, base64, the JSON object) is a third of the
-// writer's work per event, needs no database, and is the same whichever
-// goroutine does it, while the writer goroutine is what every request
-// waits for.
+// sealAll seals the group's records: sealing (AES-GCM, base64, the JSON
+// object) needs no database and is the same whichever goroutine does
+// it, while the writer goroutine is what every request waits for. Records
+// presealed by their request (Preseal) only need the gate checked again,
+// which is cheap; when many records are left to seal, helpers take chunks
+// of them beside the writer, which seals too and waits only for the chunks
+// a helper has started: a helper still queued behind busy request
+// goroutines finds nothing left and costs the writer nothing.
 func (w *Writer) sealAll(ctx context.Context, todo []toSeal) []sealedRecord {
 	out := make([]sealedRecord, len(todo))
-	workers := min(runtime.GOMAXPROCS(0), len(todo)/sealChunk)
-	if workers < 2 {
+	unsealed := 0
+	for _, t := range todo {
+		if t.rec.pre == nil {
+			unsealed++
+		}
+	}
+	helpers := min(runtime.GOMAXPROCS(0), unsealed/sealChunk) - 1
+	if helpers < 1 {
 		for k, t := range todo {
 			out[k] = w.seal(ctx, t.subj, t.rec)
 		}
 		return out
 	}
+	chunks := (len(todo) + sealChunk - 1) / sealChunk
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				from := int(next.Add(sealChunk)) - sealChunk
-				if from >= len(todo) {
-					return
-				}
-				for k := from; k < min(from+sealChunk, len(todo)); k++ {
-					out[k] = w.seal(ctx, todo[k].subj, todo[k].rec)
-				}
+	finished := make(chan struct{}, chunks)
+	work := func() {
+		for {
+			c := int(next.Add(1)) - 1
+			if c >= chunks {
+				return
 			}
-		})
+			for k := c * sealChunk; k < min((c+1)*sealChunk, len(todo)); k++ {
+				out[k] = w.seal(ctx, todo[k].subj, todo[k].rec)
+			}
+			finished <- struct{}{}
+		}
 	}
-	wg.Wait()
+	for range helpers {
+		go work()
+	}
+	work()
+	for range chunks {
+		<-finished
+	}
 	return out
 }
 
