@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -148,9 +149,16 @@ func (h *Handler) serve(r *http.Request, typ string, batch bool) (*Response, err
 	}
 	local := &Tally{}
 	recs := make([]Record, 0, len(msgs))
-	for _, m := range msgs {
+	for i, m := range msgs {
 		if m == nil {
 			continue
+		}
+		if i%16 == 15 {
+			// let the writer goroutine run: readied while this request
+			// prepares its batch, it would otherwise wait for this
+			// goroutine's time slice to end, and every request waits
+			// for the writer
+			runtime.Gosched()
 		}
 		if rec, ok := h.Pipeline.Prepare(src, m, received, local); ok {
 			recs = append(recs, rec)
