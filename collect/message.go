@@ -208,14 +208,19 @@ func (m *Message) decode(data []byte) error {
 	return nil
 }
 
-// topObject returns data, checked JSON, without the white space around it,
-// or an error if it is not an object.
+// topObject returns data, checked JSON (one value), without the white
+// space around it, or an error if it is not an object. The value ends at
+// the last byte that is not white space: no need to walk it.
 func topObject(data []byte) ([]byte, error) {
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return nil, garde.Errorf(garde.EInvalid, "body must be a JSON object")
 	}
-	return data[i:skipValue(data, i)], nil
+	j := len(data)
+	for j > i && (data[j-1] == ' ' || data[j-1] == '\t' || data[j-1] == '\n' || data[j-1] == '\r') {
+		j--
+	}
+	return data[i:j], nil
 }
 
 // stringMember decodes a member that must be a string (null counts as

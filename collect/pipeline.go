@@ -168,7 +168,7 @@ func eventLabel(m *Message) string {
 // fields keeps the declared fields of obj, seals-to-be the personal ones,
 // redacts the rest, and returns the clear JSON object.
 func (p *Pipeline) fields(rec *Record, prefix string, declared map[string]*inventory.Field, obj Object, source, event string, t *Tally) []byte {
-	var clear object
+	clear := object{size: len(obj) + 1}
 	it := obj.members()
 	for k, raw, ok := it.next(); ok; k, raw, ok = it.next() {
 		f, name := member(declared, k)
@@ -213,6 +213,9 @@ func (p *Pipeline) keep(rec *Record, clear *object, prefix string, f *inventory.
 		}
 		rec.Purposes |= f.Purposes
 		if f.Personal() {
+			if rec.Personal == nil {
+				rec.Personal = make([]Value, 0, 4)
+			}
 			rec.Personal = append(rec.Personal, Value{Path: prefix + f.Name, JSON: raw, Purposes: f.Purposes})
 			return true
 		}
@@ -311,7 +314,7 @@ func (p *Pipeline) keepComposite(rec *Record, clear *object, prefix string, f *i
 // context keeps the declared context fields, addressed by dotted paths of at
 // most two levels ("ip", "page.url").
 func (p *Pipeline) context(rec *Record, ctx Object, source, event string, t *Tally) []byte {
-	var clear object
+	clear := object{size: len(ctx) + 1}
 	plan := p.inv.Plan.Context
 	it := ctx.members()
 	for k, raw, ok := it.next(); ok; k, raw, ok = it.next() {

@@ -688,6 +688,9 @@ func (w *Writer) seal(ctx context.Context, subj garde.SubjectID, rec *Record) (o
 	// {"path":"base64 of the sealed value",…}, built without reflection
 	var o object
 	for _, v := range rec.Personal {
+		o.size += len(v.Path) + 4 + base64.RawStdEncoding.EncodedLen(len(v.JSON)+40)
+	}
+	for _, v := range rec.Personal {
 		if v.Purposes&out.allowed == 0 {
 			continue // kept only for purposes refused now
 		}
