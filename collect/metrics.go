@@ -11,6 +11,7 @@ type Metrics struct {
 	Rejected       *prometheus.CounterVec // by error code (bad input)
 	RequestSeconds prometheus.Histogram   // from a request's arrival to its answer
 	GroupSeconds   prometheus.Histogram   // one group commit
+	SyncSeconds    prometheus.Histogram   // one flush making group commits durable (Syncer)
 	GroupEvents    prometheus.Histogram   // events per group commit
 	QueueDepth     prometheus.Gauge       // events waiting for the writer
 }
@@ -38,6 +39,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "garde_group_commit_seconds", Help: "Duration of one group commit.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}),
+		SyncSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "garde_group_sync_seconds", Help: "Duration of one flush of the write-ahead log, which makes the group commits before it durable.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}),
 		GroupEvents: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "garde_group_commit_events", Help: "Events per group commit.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 15),
@@ -47,7 +52,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Accepted, m.Dropped, m.Redacted, m.Rejected, m.RequestSeconds, m.GroupSeconds, m.GroupEvents, m.QueueDepth)
+		reg.MustRegister(m.Accepted, m.Dropped, m.Redacted, m.Rejected, m.RequestSeconds, m.GroupSeconds, m.SyncSeconds, m.GroupEvents, m.QueueDepth)
 	}
 	return m
 }

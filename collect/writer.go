@@ -215,8 +215,12 @@ func (w *Writer) syncLoop() {
 				break more
 			}
 		}
+		start := time.Now()
 		err := w.syncer.Sync()
+		w.metrics.SyncSeconds.Observe(time.Since(start).Seconds())
 		if err != nil {
+			// the groups are committed but may not survive a crash: their
+			// callers are told to retry (and may store an event twice)
 			w.log.Error("could not make group commits durable", "err", err)
 			err = garde.Wrap(garde.EUnavailable, err, "could not store the events; retry later")
 		}

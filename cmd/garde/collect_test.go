@@ -177,3 +177,29 @@ func TestAdminAPIAuth(t *testing.T) {
 		}
 	}
 }
+
+// TestCollectionMetrics: a stored batch shows in /metrics — accepted by
+// source, one group commit, and the flush of the write-ahead log that made
+// it durable before the answer.
+func TestCollectionMetrics(t *testing.T) {
+	in := start(t, t.TempDir(), collect.WriterOptions{})
+	g := gardetest.NewGenerator(31)
+	p := g.Person()
+	if a := in.batch(gardetest.WebKey, g.Order(p), g.Order(p)); a.status != 200 {
+		t.Fatalf("batch: %d %s", a.status, a.body)
+	}
+	a := in.do("GET", "/metrics", "", nil, nil)
+	for _, want := range []string{
+		`garde_events_accepted_total{source="web"} 2`,
+		"garde_group_commit_seconds_count ",
+		"garde_group_sync_seconds_count ",
+	} {
+		i := strings.Index(string(a.body), want)
+		if i < 0 {
+			t.Fatalf("/metrics has no %q", want)
+		}
+		if rest := string(a.body[i+len(want):]); strings.HasPrefix(rest, "0\n") {
+			t.Fatalf("%s0: nothing counted", want)
+		}
+	}
+}
