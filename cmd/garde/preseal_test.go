@@ -76,6 +76,30 @@ func TestPresealRechecked(t *testing.T) {
 		}
 	})
 
+	t.Run("merged meanwhile", func(t *testing.T) {
+		p := g.Person()
+		anonOrder := func() map[string]any {
+			o := g.Order(p)
+			delete(o, "userId")
+			o["anonymousId"] = p.AnonymousID
+			return o
+		}
+		in.batch(gardetest.WebKey, g.Order(p))  // the person, known by userId
+		in.batch(gardetest.WebKey, anonOrder()) // and, apart, their anonymous visits
+		recs := in.prepared(anonOrder())
+		if n := in.m.writer.Preseal(ctx, recs); n != 1 {
+			t.Fatalf("presealed %d records, want 1", n)
+		}
+		in.batch(gardetest.WebKey, g.Identify(p)) // merges the anonymous subject into the person
+		if err := in.m.writer.Submit(ctx, recs, &collect.Tally{}); err != nil {
+			t.Fatal(err)
+		}
+		prof, _ := in.subject("userId=" + p.UserID)
+		if n := in.count(`SELECT count(*) FROM events WHERE message_id = ? AND subject_id = ?`, recs[0].MessageID, prof["id"]); n != 1 {
+			t.Fatalf("the event presealed before the merge is not stored under the person's subject (%d rows)", n)
+		}
+	})
+
 	t.Run("consent withdrawn meanwhile", func(t *testing.T) {
 		p := g.Person()
 		anon := []collect.Identity{{Kind: collect.IdentityUser, Hash: in.m.Vault.BlindIndex(collect.IdentityUser, p.UserID)}}
