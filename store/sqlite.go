@@ -17,7 +17,10 @@ import (
 // sqlitePragmas apply to every connection. WAL lets readers run beside the
 // writer; synchronous(FULL) makes a commit durable before it returns, so an
 // acknowledged write survives a power cut; secure_delete overwrites deleted
-// content so that erased data does not linger in free pages.
+// content so that erased data does not linger in free pages. Each
+// connection's page cache is 16 MiB: 64 MiB took ~90 MB more memory across
+// the connections of a running server for no measurable gain (collection,
+// erasure, retention, audit verify, copies and bulk reads, A/B).
 var sqlitePragmas = []string{
 	"journal_mode(WAL)",
 	"synchronous(FULL)",
@@ -25,7 +28,7 @@ var sqlitePragmas = []string{
 	"secure_delete(ON)",
 	"foreign_keys(ON)",
 	"temp_store(MEMORY)",
-	"cache_size(-65536)",
+	"cache_size(-16384)",
 }
 
 // Roles of a connection to the database file.
