@@ -154,10 +154,7 @@ func (m *Message) decode(data []byte) error {
 	}
 	it := newObjectIter(obj)
 	for k, v, ok := it.next(); ok; k, v, ok = it.next() {
-		name := k
-		if bytes.IndexByte(k, '\\') >= 0 {
-			name = []byte(keyString(k))
-		}
+		name := memberName(k)
 		var dst *string
 		var odst *Object
 		switch string(name) {
@@ -206,6 +203,15 @@ func (m *Message) decode(data []byte) error {
 		}
 	}
 	return nil
+}
+
+// memberName is a raw member name decoded: the raw bytes themselves, without
+// an allocation, when they hold no escape.
+func memberName(raw []byte) []byte {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return raw
+	}
+	return []byte(keyString(raw))
 }
 
 // topObject returns data, checked JSON (one value), without the white
@@ -262,10 +268,7 @@ func decodeBatch(data []byte) (*batchBody, error) {
 	var b batchBody
 	it := newObjectIter(obj)
 	for k, v, ok := it.next(); ok; k, v, ok = it.next() {
-		name := k
-		if bytes.IndexByte(k, '\\') >= 0 {
-			name = []byte(keyString(k))
-		}
+		name := memberName(k)
 		switch string(name) {
 		case "batch":
 			b.Batch = b.Batch[:0]

@@ -184,17 +184,11 @@ func (p *Pipeline) fields(rec *Record, prefix string, declared map[string]*inven
 // member finds the declared field of a raw key; name is the key decoded,
 // set only when it is not declared (to count it).
 func member(declared map[string]*inventory.Field, key []byte) (f *inventory.Field, name string) {
-	if bytes.IndexByte(key, '\\') < 0 {
-		if f = declared[string(key)]; f != nil {
-			return f, ""
-		}
-		return nil, string(key)
-	}
-	name = keyString(key)
-	if f = declared[name]; f != nil {
+	k := memberName(key)
+	if f = declared[string(k)]; f != nil {
 		return f, ""
 	}
-	return nil, name
+	return nil, string(k)
 }
 
 // keep adds one declared value to the record: sealed later if personal,
@@ -332,10 +326,7 @@ func (p *Pipeline) context(rec *Record, ctx Object, source, event string, t *Tal
 		var buf [64]byte
 		sub := Object(raw).members()
 		for sk, v, ok := sub.next(); ok; sk, v, ok = sub.next() {
-			path := append(append(append(buf[:0], name...), '.'), sk...)
-			if bytes.IndexByte(sk, '\\') >= 0 {
-				path = append(append(append(buf[:0], name...), '.'), keyString(sk)...)
-			}
+			path := append(append(append(buf[:0], name...), '.'), memberName(sk)...)
 			f := plan[string(path)]
 			if f == nil {
 				t.Count(source, safeName(event), "context."+safeName(string(path)), ViolationUndeclaredField)

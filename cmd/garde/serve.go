@@ -94,9 +94,10 @@ func run(cmd *cobra.Command, m *Main) error {
 // serverGCPercent is the garbage collector's target for `garde serve`: the
 // collection path allocates per request what it frees at the answer, and
 // its live heap is small (~40 MB under load), so collecting half as often
-// costs ~40 MB of memory and gives back CPU (+10–20 % events/s measured with
-// bench/load.sh, peak RSS ~210 MB, against ~255 MB at the default with
-// SQLite's larger page caches). GOGC, when set, wins.
+// costs ~40 MB of memory and gives back CPU (+5–29 %, median +18 %, events/s
+// in six interleaved bench/load.sh runs, with peak RSS ~215 MB, against
+// ~255 MB at the default with SQLite's larger page caches). GOGC, when set,
+// wins.
 const serverGCPercent = 200
 
 func setServerGC() { debug.SetGCPercent(serverGCPercent) }
