@@ -2,7 +2,6 @@ package collect
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"log/slog"
 	"runtime"
@@ -80,7 +79,7 @@ type EventRow struct {
 	Purposes   string
 	Properties []byte
 	Context    []byte
-	Sealed     []byte // JSON object: field path → base64 of the sealed value
+	Sealed     []byte // the sealed fields (garde.AppendSealedField); nil: none
 }
 
 // WriterOptions bound the writer's memory and its group commits.
@@ -689,11 +688,12 @@ func (w *Writer) seal(ctx context.Context, subj garde.SubjectID, rec *Record) (o
 	if !rec.StoreEvent || len(rec.Personal) == 0 {
 		return out
 	}
-	// {"path":"base64 of the sealed value",…}, built without reflection
-	var o object
+	// the fields' paths and sealed values, in garde's binary format
+	size := 0
 	for _, v := range rec.Personal {
-		o.size += len(v.Path) + 4 + base64.RawStdEncoding.EncodedLen(len(v.JSON)+40)
+		size += garde.SealedFieldSize(len(v.Path), len(v.JSON)+sealedOverhead)
 	}
+	out.event = make([]byte, 0, size)
 	for _, v := range rec.Personal {
 		if v.Purposes&out.allowed == 0 {
 			continue // kept only for purposes refused now
@@ -703,14 +703,17 @@ func (w *Writer) seal(ctx context.Context, subj garde.SubjectID, rec *Record) (o
 			out.err = err
 			return out
 		}
-		b64 := make([]byte, base64.RawStdEncoding.EncodedLen(len(c))+2)
-		b64[0], b64[len(b64)-1] = '"', '"'
-		base64.RawStdEncoding.Encode(b64[1:], c)
-		o.add(v.Path, b64)
+		out.event = garde.AppendSealedField(out.event, v.Path, c)
 	}
-	out.event = o.bytes()
+	if len(out.event) == 0 {
+		out.event = nil // every field kept only for purposes refused now
+	}
 	return out
 }
+
+// sealedOverhead is what sealing adds to a value (vault: a version byte,
+// the nonce and the tag), to size the buffer of an event's sealed fields.
+const sealedOverhead = 1 + 12 + 16
 
 // write stores a sealed record, in the writer goroutine.
 func (w *Writer) write(ctx context.Context, tx Tx, subj garde.SubjectID, rec *Record, sr *sealedRecord) error {

@@ -7,7 +7,7 @@ package profile
 
 import (
 	"context"
-	"encoding/base64"
+	"errors"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -286,29 +286,22 @@ func (r *Reader) open(ctx context.Context, se *StoredEvent) (Event, error) {
 	if err := json.Unmarshal(se.Context, &e.Context); err != nil {
 		return e, garde.Wrap(garde.EInternal, err, "a stored event is corrupt")
 	}
-	if len(se.Sealed) == 0 {
-		return e, nil
-	}
-	var sealed map[string]string
-	if err := json.Unmarshal(se.Sealed, &sealed); err != nil {
-		return e, garde.Wrap(garde.EInternal, err, "a stored event is corrupt")
-	}
-	for path, b64 := range sealed {
-		c, err := base64.RawStdEncoding.DecodeString(b64)
-		if err != nil {
-			return e, garde.Wrap(garde.EInternal, err, "a stored event is corrupt")
-		}
+	err := garde.SealedFields(se.Sealed, func(path string, c []byte) error {
 		plain, err := r.Opener.Open(ctx, se.Subject, path, c)
 		if err != nil {
-			return e, err
+			return err
 		}
 		var v any
 		if err := json.Unmarshal(plain, &v); err != nil {
-			return e, garde.Wrap(garde.EInternal, err, "a stored event is corrupt")
+			return garde.Wrap(garde.EInternal, err, "a stored event is corrupt")
 		}
 		setPath(&e, path, v)
+		return nil
+	})
+	if errors.Is(err, garde.ErrSealedFields) {
+		err = garde.Wrap(garde.EInternal, err, "a stored event is corrupt")
 	}
-	return e, nil
+	return e, err
 }
 
 // setPath puts an opened value back where it was sent: "properties.email",

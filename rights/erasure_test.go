@@ -85,6 +85,8 @@ func (env *eraseEnv) seed(t *testing.T, email string) seeded {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// stored as events were before garde's binary format: the erasure
+	// counts the fields of rows of either format
 	sealed, _ := json.Marshal(map[string]string{"properties.email": base64.RawStdEncoding.EncodeToString(s.sealed)})
 	for _, q := range []struct {
 		q    string

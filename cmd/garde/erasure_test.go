@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	json "github.com/goccy/go-json"
 	"github.com/spf13/cobra"
 
 	"github.com/garde-privacy/garde"
@@ -84,15 +83,15 @@ func sealedValue(t *testing.T, db *store.DB, members []garde.SubjectID) (garde.S
 		if err != nil {
 			continue
 		}
-		var m map[string]string
-		if err := json.Unmarshal(sealed, &m); err != nil {
+		var path string
+		var ct []byte
+		if err := garde.SealedFields(sealed, func(p string, c []byte) error {
+			path, ct = p, c
+			return nil
+		}); err != nil {
 			t.Fatal(err)
 		}
-		for path, b64 := range m {
-			ct, err := base64.RawStdEncoding.DecodeString(b64)
-			if err != nil {
-				t.Fatal(err)
-			}
+		if path != "" {
 			return s, path, ct
 		}
 	}

@@ -2,7 +2,7 @@ package bundle
 
 import (
 	"context"
-	"encoding/base64"
+	"errors"
 	"strings"
 	"time"
 
@@ -62,34 +62,30 @@ func (o *opener) event(ctx context.Context, se *profile.StoredEvent, e *Event) e
 	if err := decodeObject(se.Context, &cx); err != nil {
 		return corrupt(err)
 	}
-	if len(se.Sealed) > 0 {
-		var sealed map[string]string
-		if err := json.Unmarshal(se.Sealed, &sealed); err != nil {
-			return corrupt(err)
+	err := garde.SealedFields(se.Sealed, func(path string, c []byte) error {
+		plain, err := o.open.Open(ctx, se.Subject, path, c)
+		if err != nil {
+			return err
 		}
-		for path, b64 := range sealed {
-			c, err := base64.RawStdEncoding.DecodeString(b64)
-			if err != nil {
-				return corrupt(err)
-			}
-			plain, err := o.open.Open(ctx, se.Subject, path, c)
-			if err != nil {
-				return err
-			}
-			// plain is JSON (the writer sealed it so); encoding the
-			// object below checks it
-			// where it was sent: "properties.email", "traits.name" (group
-			// traits are stored as properties), "context.ip"
-			if k, ok := strings.CutPrefix(path, "properties."); ok {
-				props[k] = plain
-			} else if k, ok := strings.CutPrefix(path, "traits."); ok {
-				props[k] = plain
-			} else if k, ok := strings.CutPrefix(path, "context."); ok {
-				cx[k] = plain
-			}
+		// plain is JSON (the writer sealed it so); encoding the
+		// object below checks it
+		// where it was sent: "properties.email", "traits.name" (group
+		// traits are stored as properties), "context.ip"
+		if k, ok := strings.CutPrefix(path, "properties."); ok {
+			props[k] = plain
+		} else if k, ok := strings.CutPrefix(path, "traits."); ok {
+			props[k] = plain
+		} else if k, ok := strings.CutPrefix(path, "context."); ok {
+			cx[k] = plain
 		}
+		return nil
+	})
+	if errors.Is(err, garde.ErrSealedFields) {
+		return corrupt(err)
 	}
-	var err error
+	if err != nil {
+		return err
+	}
 	if e.Properties, err = marshal(props); err != nil {
 		return corrupt(err)
 	}
