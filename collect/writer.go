@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
-
 	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/inventory"
 )
@@ -126,8 +124,45 @@ type Writer struct {
 	rows   []EventRow // the group's events, written together
 	// touched remembers the last_seen time last written per subject, so that
 	// a subject's row is updated at most once per TouchInterval.
-	touched *lru.Cache[garde.SubjectID, time.Time]
+	touched touchMemo
 }
+
+// touchMemo maps subjects to the last-seen time (Unix ms) last written for
+// them, for at most about limit subjects: two generations of maps, the
+// older dropped whole when the newer is full, so that a look-up is one or
+// two map reads (an LRU list's bookkeeping cost the writer ~1 µs per
+// event). A subject forgotten early only has its row written once more.
+// The writer goroutine alone uses it.
+type touchMemo struct {
+	cur, old map[garde.SubjectID]int64
+	limit    int
+}
+
+func newTouchMemo(limit int) touchMemo {
+	return touchMemo{cur: make(map[garde.SubjectID]int64), limit: limit}
+}
+
+func (m *touchMemo) get(s garde.SubjectID) (int64, bool) {
+	if t, ok := m.cur[s]; ok {
+		return t, true
+	}
+	t, ok := m.old[s]
+	return t, ok
+}
+
+func (m *touchMemo) add(s garde.SubjectID, t int64) {
+	if _, ok := m.cur[s]; !ok && len(m.cur) >= m.limit/2 {
+		m.old, m.cur = m.cur, make(map[garde.SubjectID]int64, m.limit/2)
+	}
+	m.cur[s] = t
+}
+
+func (m *touchMemo) remove(s garde.SubjectID) {
+	delete(m.cur, s)
+	delete(m.old, s)
+}
+
+func (m *touchMemo) purge() { *m = newTouchMemo(m.limit) }
 
 // TouchInterval is the precision of a subject's last-seen time: retention
 // counts in months, so one write per subject per hour is plenty.
@@ -180,7 +215,7 @@ func NewWriter(st Store, keys Keys, gate Gate, purposes func(inventory.PurposeSe
 		done:  make(chan struct{}),
 		ids:   newIdentityCache(200_000),
 	}
-	w.touched, _ = lru.New[garde.SubjectID, time.Time](200_000)
+	w.touched = newTouchMemo(200_000)
 	if sy, ok := st.(Syncer); ok {
 		w.syncer, w.toSync, w.synced = sy, make(chan committed, 64), make(chan struct{})
 		go w.syncLoop()
@@ -351,7 +386,7 @@ func (w *Writer) runExclusive(s *submission) {
 	forget, err := s.exclusive(context.Background())
 	for _, id := range forget {
 		w.ids.subjects.Remove(id)
-		w.touched.Remove(id)
+		w.touched.remove(id)
 	}
 	w.ids.changed()
 	// identities cached for a forgotten subject are found out when next
@@ -417,7 +452,7 @@ func (w *Writer) run() {
 		w.metrics.GroupEvents.Observe(float64(n))
 		if err != nil {
 			w.ids.purge()
-			w.touched.Purge()
+			w.touched.purge()
 			w.log.Error("group commit failed", "events", n, "err", err)
 			err = garde.Wrap(garde.EUnavailable, err, "could not store the events; retry later")
 		}
@@ -502,13 +537,13 @@ func (w *Writer) commit(group []*submission) error {
 		}
 	}
 	for subj, t := range seen {
-		if last, ok := w.touched.Get(subj); ok && t.Before(last.Add(TouchInterval)) {
+		if last, ok := w.touched.get(subj); ok && t.UnixMilli() < last+TouchInterval.Milliseconds() {
 			continue
 		}
 		if err := tx.TouchSubject(ctx, subj, t); err != nil {
 			return err
 		}
-		w.touched.Add(subj, t)
+		w.touched.add(subj, t.UnixMilli())
 	}
 	for _, s := range group {
 		if s.job == nil {

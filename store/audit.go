@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/garde-privacy/garde/audit"
@@ -63,6 +64,7 @@ const (
 // Queries of the audit log's writes, written once for every engine.
 const (
 	qLastSegment      = `SELECT first_seq, min_at, max_at, body FROM audit_segments ORDER BY first_seq DESC LIMIT 1`
+	qTailShape        = `SELECT first_seq, length(body), max_at FROM audit_segments ORDER BY first_seq DESC LIMIT 1`
 	qUpdateSegment    = `UPDATE audit_segments SET min_at = ?, max_at = ?, body = ? WHERE first_seq = ?`
 	qCreateCheckpoint = `INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature) VALUES (?, ?, ?, ?, ?)`
 	qLastCheckpoint   = `SELECT seq, hash, at, key_id, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT 1`
@@ -91,7 +93,7 @@ func multiRow(prefix string, cols int, suffix string) map[int]string {
 
 // preparedAudit lists what Audit prepares once on the writer.
 func preparedAudit() []string {
-	qs := []string{qLastSegment, qUpdateSegment, qLastCheckpoint}
+	qs := []string{qLastSegment, qTailShape, qUpdateSegment, qLastCheckpoint}
 	for _, n := range rowsPer {
 		qs = append(qs, qCreateSegment[n], qCreateKeys[n])
 	}
@@ -107,10 +109,41 @@ type auditTx struct {
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt // prepared on the writer; nil: none
 	bound map[string]*sql.Stmt // stmts bound to (or prepared in) tx
+	cache *tailCache           // nil: none
 	// tail is the last segment as this transaction last read or wrote it
 	// (first == 0: none, the log is empty); loaded says whether it is known.
 	tail   segment
 	loaded bool
+}
+
+// tailCache keeps the last segment and the log's head (the last entry's
+// seq and hash) as the last append through one Audit left them, so that
+// the next append does not read back and parse up to segmentBytes. It is
+// trusted only while the stored last segment still has the same first_seq,
+// length and max_at: the log only grows, so anything appended since (by
+// another process, such as the CLI) changes one of them, and so does the
+// rollback of the transaction that cached it.
+type tailCache struct {
+	mu   sync.Mutex
+	tail segment // first == 0: nothing cached
+	seq  int64
+	hash []byte
+}
+
+func (c *tailCache) get() (segment, int64, []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tail, c.seq, c.hash
+}
+
+func (c *tailCache) put(tail segment, seq int64, hash []byte) {
+	if c == nil {
+		return
+	}
+	tail.body = tail.body[:len(tail.body):len(tail.body)] // appends copy
+	c.mu.Lock()
+	c.tail, c.seq, c.hash = tail, seq, hash
+	c.mu.Unlock()
 }
 
 // segment is one row of audit_segments.
@@ -142,9 +175,12 @@ func (t *auditTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// LastAudit reads the last segment and returns its last entry's seq and
-// hash.
+// LastAudit returns the last entry's seq and hash: from the cache when the
+// stored last segment is still the one cached, else read from that segment.
 func (t *auditTx) LastAudit(ctx context.Context) (int64, []byte, error) {
+	if seq, hash, ok, err := t.cachedHead(ctx); ok || err != nil {
+		return seq, hash, err
+	}
 	if err := t.loadTail(ctx); err != nil {
 		return 0, nil, err
 	}
@@ -157,7 +193,36 @@ func (t *auditTx) LastAudit(ctx context.Context) (int64, []byte, error) {
 	if err != nil || perr != nil || len(last.Hash) != 32 {
 		return 0, nil, errDamaged(t.tail.first)
 	}
+	t.cache.put(t.tail, v.Seq, last.Hash)
 	return v.Seq, last.Hash, nil
+}
+
+// cachedHead returns the cached head (ok) if the stored last segment is
+// the cached one, and makes that segment t's tail.
+func (t *auditTx) cachedHead(ctx context.Context) (seq int64, hash []byte, ok bool, err error) {
+	if t.cache == nil {
+		return 0, nil, false, nil
+	}
+	tail, seq, hash := t.cache.get()
+	if tail.first == 0 {
+		return 0, nil, false, nil
+	}
+	st, err := t.stmt(ctx, qTailShape)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	var first, size, maxAt int64
+	switch err := st.QueryRowContext(ctx).Scan(&first, &size, &maxAt); {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, nil, false, nil
+	case err != nil:
+		return 0, nil, false, err
+	}
+	if first != tail.first || size != int64(len(tail.body)) || maxAt != tail.maxAt {
+		return 0, nil, false, nil
+	}
+	t.tail, t.loaded = tail, true
+	return seq, hash, true, nil
 }
 
 func (t *auditTx) loadTail(ctx context.Context) error {
@@ -265,6 +330,8 @@ func (t *auditTx) CreateAudit(ctx context.Context, entries []audit.Entry, encode
 		return err
 	}
 	t.tail = cur
+	last := &entries[len(entries)-1]
+	t.cache.put(cur, last.Seq, last.Hash)
 	return nil
 }
 
@@ -317,6 +384,7 @@ func scanCheckpoint(row scannable) (audit.Checkpoint, error) {
 type Audit struct {
 	db    *DB
 	stmts map[string]*sql.Stmt // prepared on the writer; nil if that failed
+	tail  tailCache
 }
 
 var (
@@ -348,7 +416,7 @@ func NewAudit(db *DB) *Audit {
 
 // Tx adapts tx, a write transaction of a's database, to audit.Tx: call
 // log.Append(ctx, a.Tx(tx), …) in the transaction of the act recorded.
-func (a *Audit) Tx(tx *sql.Tx) audit.Tx { return &auditTx{tx: tx, stmts: a.stmts} }
+func (a *Audit) Tx(tx *sql.Tx) audit.Tx { return &auditTx{tx: tx, stmts: a.stmts, cache: &a.tail} }
 
 // CollectTx adapts a collection group commit (the tx a collect.Job runs in)
 // to audit.Tx.

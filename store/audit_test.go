@@ -727,3 +727,56 @@ func BenchmarkVerify(b *testing.B) {
 		})
 	}
 }
+
+// TestAuditTailCache: an Audit appends after the last segment it cached
+// without reading it back, yet never after a stale one: appends by another
+// handle on the file (the CLI beside the server), growing the last segment
+// or starting new ones, and the rollback of an append through it, are all
+// noticed; the chain stays whole.
+func TestAuditTailCache(t *testing.T) {
+	ctx := context.Background()
+	db, a := auditFixture(t, 3, nil) // a's cache now holds the tail
+	other, err := store.OpenSQLite(ctx, db.Path, "data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	b, log := store.NewAudit(other), newAuditLog()
+	seq := 3
+	appendOne := func(by *store.Audit, subjects ...garde.SubjectID) {
+		t.Helper()
+		e := []audit.Entry{auditEntry(seq, subjects...)}
+		if err := by.Append(ctx, log, e...); err != nil {
+			t.Fatal(err)
+		}
+		if seq++; e[0].Seq != int64(seq) {
+			t.Fatalf("appended as seq %d, want %d", e[0].Seq, seq)
+		}
+	}
+	appendOne(b) // the segment a cached grows
+	appendOne(a)
+	for range 40 { // b fills the segment and starts new ones
+		appendOne(b, subjectsN(60)...)
+	}
+	appendOne(a)
+	appendOne(a)
+
+	tx, err := db.Writer().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := log.Append(ctx, a.Tx(tx), auditEntry(seq)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	appendOne(a) // after the tail a cached in the rolled-back transaction
+	appendOne(b)
+	appendOne(a)
+
+	rep, err := audit.Verify(ctx, a, newAuditSigner())
+	if err != nil || !rep.OK || rep.Entries != seq {
+		t.Fatalf("verify: %+v, %v; want %d entries, whole", rep, err, seq)
+	}
+}
