@@ -26,13 +26,19 @@ var ErrSealedFields = errors.New("the sealed fields of a stored event are corrup
 // AppendSealedField appends one field to b, the sealed fields of one event
 // (nil or empty for the first field).
 func AppendSealedField(b []byte, path string, sealed []byte) []byte {
+	return append(AppendSealedFieldHeader(b, path, len(sealed)), sealed...)
+}
+
+// AppendSealedFieldHeader appends to b what precedes a field's sealed value
+// of sealedLen bytes, for a caller that seals the value in place right
+// after (see AppendSealedField).
+func AppendSealedFieldHeader(b []byte, path string, sealedLen int) []byte {
 	if len(b) == 0 {
 		b = append(b, sealedFormat1)
 	}
 	b = binary.AppendUvarint(b, uint64(len(path)))
 	b = append(b, path...)
-	b = binary.AppendUvarint(b, uint64(len(sealed)))
-	return append(b, sealed...)
+	return binary.AppendUvarint(b, uint64(sealedLen))
 }
 
 // SealedFieldSize is how many bytes AppendSealedField adds at most for a

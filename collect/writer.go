@@ -3,6 +3,7 @@ package collect
 import (
 	"context"
 	"errors"
+	"iter"
 	"log/slog"
 	"runtime"
 	"sort"
@@ -20,6 +21,9 @@ type Keys interface {
 	HasKey(ctx context.Context, s garde.SubjectID) (bool, error)
 	CreateKeys(ctx context.Context, subjects []garde.SubjectID) error
 	Seal(ctx context.Context, s garde.SubjectID, field string, plaintext []byte) ([]byte, error)
+	// AppendSealed appends to dst the fields (path, plaintext) sealed for
+	// the subject, in garde's format of an event's sealed fields.
+	AppendSealed(ctx context.Context, dst []byte, s garde.SubjectID, fields iter.Seq2[string, []byte]) ([]byte, error)
 }
 
 // Store opens the write transactions of the collection path. Only the
@@ -728,20 +732,16 @@ func (w *Writer) seal(ctx context.Context, subj garde.SubjectID, rec *Record) (o
 	for _, v := range rec.Personal {
 		size += garde.SealedFieldSize(len(v.Path), len(v.JSON)+sealedOverhead)
 	}
-	out.event = make([]byte, 0, size)
-	for _, v := range rec.Personal {
-		if v.Purposes&out.allowed == 0 {
-			continue // kept only for purposes refused now
+	out.event, out.err = w.keys.AppendSealed(ctx, make([]byte, 0, size), subj, func(yield func(string, []byte) bool) {
+		for _, v := range rec.Personal {
+			// a field kept only for purposes refused now is left out
+			if v.Purposes&out.allowed != 0 && !yield(v.Path, v.JSON) {
+				return
+			}
 		}
-		c, err := w.keys.Seal(ctx, subj, v.Path, v.JSON)
-		if err != nil {
-			out.err = err
-			return out
-		}
-		out.event = garde.AppendSealedField(out.event, v.Path, c)
-	}
+	})
 	if len(out.event) == 0 {
-		out.event = nil // every field kept only for purposes refused now
+		out.event = nil // no field, or every one kept only for purposes refused now
 	}
 	return out
 }

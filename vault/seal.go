@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"errors"
 	"fmt"
+	"iter"
 
 	"github.com/garde-privacy/garde"
 )
@@ -28,6 +29,25 @@ func (v *Vault) Seal(ctx context.Context, s garde.SubjectID, field string, plain
 	out, aad := withAAD(n, s, field)
 	out = append(out, sealVersion)
 	return a.Seal(out, nil, plaintext, aad), nil
+}
+
+// AppendSealed appends to dst the fields yields, path and plaintext, each
+// sealed as Seal seals it for that path, in garde's format of an event's
+// sealed fields (garde.AppendSealedField). The subject's key is looked up
+// once for all of them. On error, dst is returned as it was given.
+func (v *Vault) AppendSealed(ctx context.Context, dst []byte, s garde.SubjectID, fields iter.Seq2[string, []byte]) ([]byte, error) {
+	a, err := v.dataKey(ctx, s)
+	if err != nil {
+		return dst, err
+	}
+	out := dst
+	aad := make([]byte, 0, len(s)+1+64)
+	for path, plaintext := range fields {
+		out = garde.AppendSealedFieldHeader(out, path, sealOverhead+len(plaintext))
+		aad = append(append(append(aad[:0], s...), 0), path...)
+		out = a.Seal(append(out, sealVersion), nil, plaintext, aad)
+	}
+	return out, nil
 }
 
 // Open decrypts a value sealed by Seal for the same subject and field. It

@@ -166,3 +166,62 @@ func TestSmallCache(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendSealed: the fields of one event, sealed in one go, are in
+// garde's format after what dst held, and each opens with Open for its
+// own path only; a subject without a key gets ErrShredded and dst back.
+func TestAppendSealed(t *testing.T) {
+	v, _, _ := newVault(t)
+	ss := newSubjects(t, v, 2)
+	s, other := ss[0], ss[1]
+	fields := [][2]string{{"properties.email", `"ada@example.com"`}, {"context.ip", `"192.0.2.7"`}, {"properties.note", ""}}
+	each := func(yield func(string, []byte) bool) {
+		for _, f := range fields {
+			if !yield(f[0], []byte(f[1])) {
+				return
+			}
+		}
+	}
+	prefix := garde.AppendSealedField(nil, "properties.phone", seal(t, v, s, "properties.phone", `"+33 6"`))
+	out, err := v.AppendSealed(context.Background(), bytes.Clone(prefix), s, each)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(out, prefix) || bytes.Contains(out, []byte("ada@")) {
+		t.Fatalf("what dst held is not kept in front, or a value is in clear")
+	}
+	var got [][2]string
+	err = garde.SealedFields(out, func(path string, c []byte) error {
+		pt, err := v.Open(context.Background(), s, path, c)
+		if err != nil {
+			return err
+		}
+		got = append(got, [2]string{path, string(pt)})
+		if _, err := v.Open(context.Background(), other, path, c); !errors.Is(err, vault.ErrTampered) {
+			t.Errorf("%s opens for another subject: %v", path, err)
+		}
+		if _, err := v.Open(context.Background(), s, path+"x", c); !errors.Is(err, vault.ErrTampered) {
+			t.Errorf("%s opens for another path: %v", path, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append([][2]string{{"properties.phone", `"+33 6"`}}, fields...)
+	if len(got) != len(want) {
+		t.Fatalf("read back %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("field %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+
+	if err := v.Shred(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	if back, err := v.AppendSealed(context.Background(), prefix, other, each); !errors.Is(err, vault.ErrShredded) || !bytes.Equal(back, prefix) {
+		t.Errorf("shredded subject: %v, dst %x", err, back)
+	}
+}
