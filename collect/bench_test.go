@@ -37,3 +37,35 @@ func BenchmarkPrepare(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeBatch measures reading a /v1/batch body of 100 "Order
+// Completed" events: the check of the whole body, the batch's envelope
+// and each message's (per event).
+func BenchmarkDecodeBatch(b *testing.B) {
+	g := gardetest.NewGenerator(1)
+	msgs := make([]any, 100)
+	for i := range msgs {
+		msgs[i] = g.Order(g.Person())
+	}
+	body, err := json.Marshal(map[string]any{"batch": msgs, "sentAt": "2026-11-29T12:00:00Z"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(body) / len(msgs)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N / len(msgs) {
+		if err := checkJSON(body, MaxDepth); err != nil {
+			b.Fatal(err)
+		}
+		bb, err := decodeBatch(body)
+		if err != nil || len(bb.Batch) != len(msgs) {
+			b.Fatal(err)
+		}
+		for _, raw := range bb.Batch {
+			if _, err := decodeMessage(raw, "", true); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

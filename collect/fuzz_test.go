@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	stdjson "encoding/json"
@@ -31,6 +32,29 @@ var fuzzSeeds = []string{
 	`{"type":"track","userId":{"a":1}}`, `[`, `{"type":"track","userId":"\u0000","event":"\ud800"}`,
 }
 
+// sameBatch checks the messages decodeBatch found against encoding/json's
+// reading of the same body: as many, with the same bytes.
+func sameBatch(t *testing.T, data []byte, b *batchBody) {
+	t.Helper()
+	if bytes.Count(bytes.ToLower(data), []byte(`"batch"`)) != bytes.Count(data, []byte(`"batch"`)) {
+		return // encoding/json also takes "Batch"; decodeBatch does not
+	}
+	var ref struct {
+		Batch []stdjson.RawMessage `json:"batch"`
+	}
+	if err := stdjson.Unmarshal(data, &ref); err != nil {
+		return // "batch" not an array: decodeBatch refuses it too
+	}
+	if len(ref.Batch) != len(b.Batch) {
+		t.Fatalf("%d messages, encoding/json finds %d", len(b.Batch), len(ref.Batch))
+	}
+	for i := range ref.Batch {
+		if !bytes.Equal(ref.Batch[i], b.Batch[i]) {
+			t.Fatalf("message %d: %q, encoding/json %q", i, b.Batch[i], ref.Batch[i])
+		}
+	}
+}
+
 // FuzzDecode feeds arbitrary bodies through decoding and the whole pipeline:
 // never a panic, and whatever is kept is declared.
 func FuzzDecode(f *testing.F) {
@@ -46,6 +70,7 @@ func FuzzDecode(f *testing.F) {
 			b, _ = decodeBatch(data)
 		}
 		if b != nil {
+			sameBatch(t, data, b)
 			for _, raw := range b.Batch {
 				// a batch's message skips the checks its body passed:
 				// it must be decoded as if sent alone

@@ -387,23 +387,46 @@ func newObjectIter(raw []byte) objectIter {
 // (still escaped, without the quotes), value the raw value without
 // surrounding white space; ok is false at the end.
 func (it *objectIter) next() (key, value []byte, ok bool) {
+	if key, ok = it.nextKey(); !ok {
+		return nil, nil, false
+	}
+	return key, it.value(), true
+}
+
+// nextKey returns the next member's raw key (as next does) and stops at
+// its value, which the caller then takes with value, or walks itself and
+// passes with skipTo.
+func (it *objectIter) nextKey() (key []byte, ok bool) {
 	d, i := it.data, it.i
 	if i >= len(d) || d[i] != '"' {
-		return nil, nil, false
+		return nil, false
 	}
 	end := skipString(d, i)
 	j := skipSpace(d, end)
 	if j >= len(d) || d[j] != ':' { // only on untrusted input
 		it.i = len(d)
-		return nil, nil, false
+		return nil, false
 	}
-	key = d[i+1 : end-1]
-	i = skipSpace(d, j+1)
-	end = skipValue(d, i)
-	value = d[i:end]
-	it.i = skipComma(d, end)
-	return key, value, true
+	it.i = skipSpace(d, j+1)
+	return d[i+1 : end-1], true
 }
+
+// value returns the value of the member nextKey returned, raw and without
+// surrounding white space, and moves to the next member.
+func (it *objectIter) value() []byte {
+	start := it.i
+	end := skipValue(it.data, start)
+	it.i = skipComma(it.data, end)
+	return it.data[start:end]
+}
+
+// valueAt is where the value of the member nextKey returned begins, in
+// it.data.
+func (it *objectIter) valueAt() int { return it.i }
+
+// skipTo moves to the next member, the value of the member nextKey
+// returned ending at end (an index in it.data).
+func (it *objectIter) skipTo(end int) { it.i = skipComma(it.data, end) }
 
 // arrayIter walks the elements of one trusted JSON array in order, without
 // allocating. The zero value walks an empty array.
@@ -417,6 +440,10 @@ type arrayIter struct {
 func newArrayIter(raw []byte) arrayIter {
 	return arrayIter{data: raw, i: skipSpace(raw, 1)}
 }
+
+// end is where the array ends (just past its ']'), once next has returned
+// false.
+func (it *arrayIter) end() int { return min(it.i+1, len(it.data)) }
 
 // next returns the next element, raw and without surrounding white space;
 // ok is false at the end.

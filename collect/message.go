@@ -267,21 +267,26 @@ func decodeBatch(data []byte) (*batchBody, error) {
 	}
 	var b batchBody
 	it := newObjectIter(obj)
-	for k, v, ok := it.next(); ok; k, v, ok = it.next() {
+	for k, ok := it.nextKey(); ok; k, ok = it.nextKey() {
 		name := memberName(k)
+		if at := it.valueAt(); string(name) == "batch" && obj[at] == '[' {
+			// the messages, each delimited once: the array is walked
+			// here, not skipped first to be walked again
+			b.Batch = b.Batch[:0]
+			ai := arrayIter{data: obj, i: skipSpace(obj, at+1)}
+			for e, ok := ai.next(); ok; e, ok = ai.next() {
+				b.Batch = append(b.Batch, e)
+			}
+			it.skipTo(ai.end())
+			continue
+		}
+		v := it.value()
 		switch string(name) {
 		case "batch":
-			b.Batch = b.Batch[:0]
-			switch v[0] {
-			case 'n':
-			case '[':
-				ai := newArrayIter(v)
-				for e, ok := ai.next(); ok; e, ok = ai.next() {
-					b.Batch = append(b.Batch, e)
-				}
-			default:
+			if v[0] != 'n' {
 				return nil, typeError(name, "an array")
 			}
+			b.Batch = b.Batch[:0]
 		case "writeKey":
 			b.WriteKey, err = stringMember(name, v)
 		case "sentAt":
