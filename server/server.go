@@ -140,6 +140,9 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
+		if !s.Log.Enabled(r.Context(), slog.LevelDebug) {
+			return // its arguments cost a few allocations per request
+		}
 		s.Log.Debug("http", "method", r.Method, "route", r.Pattern, "status", sw.status,
 			"ms", float64(time.Since(start).Microseconds())/1000, "request_id", api.RequestID(r.Context()))
 	})
