@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -141,6 +142,7 @@ func (c *tailCache) put(tail segment, seq int64, hash []byte) {
 		return
 	}
 	tail.body = tail.body[:len(tail.body):len(tail.body)] // appends copy
+	hash = bytes.Clone(hash)
 	c.mu.Lock()
 	c.tail, c.seq, c.hash = tail, seq, hash
 	c.mu.Unlock()

@@ -184,7 +184,7 @@ func (db *DB) syncWAL() error {
 
 // walRestartFrames is the length of the write-ahead log, in pages, from
 // which the checkpointer makes it start over: 64 MiB of 4 KiB pages. (Every
-// restart holds the writer for one flush of the database file, 20–80 ms
+// restart holds the writer for one flush of the database file, 10–120 ms
 // on the project VM: at 4,096 pages, twice a second, that cost a tenth of
 // the collection's events per second.)
 var walRestartFrames = 16384
