@@ -2,7 +2,8 @@
 // realistic events (the example inventory's "Order Completed", ~600 bytes
 // with three personal properties) to a running `garde serve` over keep-alive
 // connections, and reports events acknowledged per second, batch latency
-// percentiles and, given the server's pid, its peak resident memory.
+// percentiles and, given the server's pid, its peak resident memory and its
+// CPU time and bytes written per event.
 //
 //	gardeload -url http://127.0.0.1:8080 -conns 16 -batch 100 -duration 20s -pid $(pidof garde)
 package main
@@ -51,6 +52,11 @@ type result struct {
 	ServerCPU   float64 `json:"server_cpu_pct"`
 	MachineIdle float64 `json:"machine_idle_pct"`
 	Steal       float64 `json:"steal_pct"`
+	// Per event acknowledged: the server's CPU time, and the bytes it
+	// wrote (its log, database and responses). They move far less with
+	// the neighbours than events per second do: compare builds by them.
+	ServerCPUPerEventUs float64 `json:"server_cpu_us_per_event,omitempty"`
+	ServerBytesPerEvent float64 `json:"server_bytes_written_per_event,omitempty"`
 }
 
 func main() {
@@ -60,7 +66,7 @@ func main() {
 	batch := flag.Int("batch", 100, "events per /v1/batch call; 0 sends single /v1/track calls")
 	duration := flag.Duration("duration", 20*time.Second, "how long to send")
 	people := flag.Int("people", 20000, "distinct customers")
-	pid := flag.Int("pid", 0, "the server's pid, to report its peak RSS (VmHWM)")
+	pid := flag.Int("pid", 0, "the server's pid, to report its peak RSS (VmHWM), and its CPU time and bytes written per event")
 	flag.Parse()
 
 	bodies, avg := makeBodies(*batch, *people)
@@ -200,6 +206,7 @@ func peakRSS(pid int) float64 {
 type cpuSample struct {
 	at                       time.Time
 	total, idle, steal, proc int64
+	written                  int64 // the process's bytes written (wchar), -1: unknown
 	ok                       bool
 }
 
@@ -226,7 +233,15 @@ func readCPU(pid int) cpuSample {
 			s.steal += n
 		}
 	}
+	s.written = -1
 	if pid > 0 {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid)); err == nil {
+			for line := range strings.Lines(string(b)) {
+				if v, ok := strings.CutPrefix(line, "wchar:"); ok {
+					fmt.Sscan(strings.TrimSpace(v), &s.written)
+				}
+			}
+		}
 		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
 			// fields after the command's closing parenthesis: utime and
 			// stime are the 12th and 13th
@@ -255,4 +270,10 @@ func (s cpuSample) report(e cpuSample, r *result) {
 	r.MachineIdle, r.Steal = share(e.idle-s.idle), share(e.steal-s.steal)
 	// process jiffies are 1/100 s (USER_HZ)
 	r.ServerCPU = round(float64(e.proc-s.proc) / e.at.Sub(s.at).Seconds())
+	if r.Events > 0 && e.proc > s.proc {
+		r.ServerCPUPerEventUs = round(float64(e.proc-s.proc) * 1e4 / float64(r.Events))
+	}
+	if r.Events > 0 && s.written >= 0 && e.written >= s.written {
+		r.ServerBytesPerEvent = math.Round(float64(e.written-s.written) / float64(r.Events))
+	}
 }
