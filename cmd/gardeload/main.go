@@ -1,5 +1,5 @@
 // Command gardeload is Garde's load tool: from a separate process, it sends
-// realistic events (the example inventory's "Order Completed", ~600 bytes
+// realistic events (the example inventory's "Order Completed", ~750 bytes
 // with three personal properties) to a running `garde serve` over keep-alive
 // connections, and reports events acknowledged per second, batch latency
 // percentiles and, given the server's pid, its peak resident memory and its
