@@ -648,10 +648,11 @@ type sealedRecord struct {
 // with fewer than twice that left to seal, the writer seals alone.
 const sealChunk = 128
 
-// sealAll seals the group's records: sealing (AES-GCM, base64, the JSON
-// object) needs no database and is the same whichever goroutine does
-// it, while the writer goroutine is what every request waits for. Records
-// presealed by their request (Preseal) only need the gate checked again,
+// sealAll seals the group's records: sealing (AES-GCM into the sealed
+// fields' binary format) needs no database and is the same whichever
+// goroutine does it, while the writer goroutine is what every request
+// waits for. Records presealed by their request (Preseal) only need the
+// gate checked again,
 // which is cheap; when many records are left to seal, helpers take chunks
 // of them beside the writer, which seals too and waits only for the chunks
 // a helper has started: a helper still queued behind busy request

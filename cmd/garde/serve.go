@@ -89,8 +89,6 @@ func run(cmd *cobra.Command, m *Main) error {
 	return err
 }
 
-// serveProfiles serves the Go runtime profiles on their own listener, never
-// on the public one.
 // serverGCPercent is the garbage collector's target for `garde serve`: the
 // collection path allocates per request what it frees at the answer, and
 // its live heap is small (~40 MB under load), so collecting half as often
@@ -100,8 +98,12 @@ func run(cmd *cobra.Command, m *Main) error {
 // wins.
 const serverGCPercent = 200
 
+// setServerGC applies serverGCPercent (a function: the serve command's
+// --debug flag shadows package debug there).
 func setServerGC() { debug.SetGCPercent(serverGCPercent) }
 
+// serveProfiles serves the Go runtime profiles on their own listener, never
+// on the public one.
 func serveProfiles(addr string) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
