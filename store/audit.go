@@ -64,8 +64,9 @@ const (
 
 // Queries of the audit log's writes, written once for every engine.
 const (
-	qLastSegment      = `SELECT first_seq, min_at, max_at, body FROM audit_segments ORDER BY first_seq DESC LIMIT 1`
-	qTailShape        = `SELECT first_seq, length(body), max_at FROM audit_segments ORDER BY first_seq DESC LIMIT 1`
+	qLastSegment = `SELECT first_seq, min_at, max_at, body FROM audit_segments ORDER BY first_seq DESC LIMIT 1`
+	qTailShape   = `SELECT first_seq, length(body), max_at, (SELECT COALESCE(max(seq), 0) FROM audit_checkpoints)
+		FROM audit_segments ORDER BY first_seq DESC LIMIT 1`
 	qUpdateSegment    = `UPDATE audit_segments SET min_at = ?, max_at = ?, body = ? WHERE first_seq = ?`
 	qCreateCheckpoint = `INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature) VALUES (?, ?, ?, ?, ?)`
 	qLastCheckpoint   = `SELECT seq, hash, at, key_id, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT 1`
@@ -115,26 +116,51 @@ type auditTx struct {
 	// (first == 0: none, the log is empty); loaded says whether it is known.
 	tail   segment
 	loaded bool
+	// lastCP is the last checkpoint as the cache knew it, when cachedHead
+	// found the cache valid and its checkpoint still the last one stored
+	lastCP   audit.Checkpoint
+	cpCached bool
 }
 
 // tailCache keeps the last segment and the log's head (the last entry's
 // seq and hash) as the last append through one Audit left them, so that
-// the next append does not read back and parse up to segmentBytes. It is
+// the next append does not read back and parse up to segmentBytes, and
+// the last checkpoint, so that it does not read that either. It is
 // trusted only while the stored last segment still has the same first_seq,
 // length and max_at: the log only grows, so anything appended since (by
 // another process, such as the CLI) changes one of them, and so does the
-// rollback of the transaction that cached it.
+// rollback of the transaction that cached it. The checkpoint is trusted
+// only while, besides, the last one stored still has its seq (the same
+// query reads both: one query per append instead of two).
 type tailCache struct {
 	mu   sync.Mutex
 	tail segment // first == 0: nothing cached
 	seq  int64
 	hash []byte
+	cp   audit.Checkpoint
+	cpOK bool // cp is known (cp.Seq == 0: there is none)
 }
 
 func (c *tailCache) get() (segment, int64, []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.tail, c.seq, c.hash
+}
+
+func (c *tailCache) checkpoint() (audit.Checkpoint, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cp, c.cpOK
+}
+
+// putCheckpoint records cp as the last checkpoint (ok: known).
+func (c *tailCache) putCheckpoint(cp audit.Checkpoint, ok bool) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.cp, c.cpOK = cp, ok
+	c.mu.Unlock()
 }
 
 func (c *tailCache) put(tail segment, seq int64, hash []byte) {
@@ -213,8 +239,8 @@ func (t *auditTx) cachedHead(ctx context.Context) (seq int64, hash []byte, ok bo
 	if err != nil {
 		return 0, nil, false, err
 	}
-	var first, size, maxAt int64
-	switch err := st.QueryRowContext(ctx).Scan(&first, &size, &maxAt); {
+	var first, size, maxAt, cpSeq int64
+	switch err := st.QueryRowContext(ctx).Scan(&first, &size, &maxAt, &cpSeq); {
 	case errors.Is(err, sql.ErrNoRows):
 		return 0, nil, false, nil
 	case err != nil:
@@ -224,6 +250,9 @@ func (t *auditTx) cachedHead(ctx context.Context) (seq int64, hash []byte, ok bo
 		return 0, nil, false, nil
 	}
 	t.tail, t.loaded = tail, true
+	if cp, ok := t.cache.checkpoint(); ok && cp.Seq == cpSeq {
+		t.lastCP, t.cpCached = cp, true
+	}
 	return seq, hash, true, nil
 }
 
@@ -357,19 +386,35 @@ func (t *auditTx) insert(ctx context.Context, qs map[int]string, cols int, rows 
 
 func (t *auditTx) CreateCheckpoint(ctx context.Context, cp audit.Checkpoint) error {
 	_, err := t.tx.ExecContext(ctx, qCreateCheckpoint, cp.Seq, cp.Hash, cp.Time.UnixMicro(), cp.KeyID, cp.Signature)
+	if err == nil {
+		t.lastCP, t.cpCached = cp, true
+		t.cache.putCheckpoint(cp, true) // as the tail: trusted only if committed (cachedHead)
+	}
 	return err
 }
 
+// LastCheckpoint returns the last checkpoint: from the cache when
+// cachedHead found it still the last one stored, else read.
 func (t *auditTx) LastCheckpoint(ctx context.Context) (audit.Checkpoint, bool, error) {
+	if t.cpCached {
+		return t.lastCP, t.lastCP.Seq != 0, nil
+	}
 	st, err := t.stmt(ctx, qLastCheckpoint)
 	if err != nil {
 		return audit.Checkpoint{}, false, err
 	}
 	cp, err := scanCheckpoint(st.QueryRowContext(ctx))
 	if errors.Is(err, sql.ErrNoRows) {
+		t.lastCP, t.cpCached = audit.Checkpoint{}, true
+		t.cache.putCheckpoint(audit.Checkpoint{}, true)
 		return audit.Checkpoint{}, false, nil
 	}
-	return cp, err == nil, err
+	if err != nil {
+		return audit.Checkpoint{}, false, err
+	}
+	t.lastCP, t.cpCached = cp, true
+	t.cache.putCheckpoint(cp, true)
+	return cp, true, nil
 }
 
 func scanCheckpoint(row scannable) (audit.Checkpoint, error) {

@@ -780,3 +780,79 @@ func TestAuditTailCache(t *testing.T) {
 		t.Fatalf("verify: %+v, %v; want %d entries, whole", rep, err, seq)
 	}
 }
+
+// TestAuditCheckpointCache: the last checkpoint an Audit remembers is used
+// only while it is still the last one stored. A checkpoint signed in a
+// transaction that rolls back, the tail untouched, must not be taken for
+// stored: the next append that is due signs one (CheckpointEvery 3 here).
+// And one signed meanwhile through another handle is seen.
+func TestAuditCheckpointCache(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.OpenSQLite(ctx, t.TempDir()+"/garde.db", "data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a, log := store.NewAudit(db), newAuditLog()
+	log.CheckpointEvery = 3
+	seq := 0
+	lastSigned := func() int {
+		t.Helper()
+		var n int
+		if err := db.Writer().QueryRowContext(ctx, `SELECT COALESCE(max(seq), 0) FROM audit_checkpoints`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	appendOne := func(by *store.Audit) {
+		t.Helper()
+		if err := by.Append(ctx, log, auditEntry(seq)); err != nil {
+			t.Fatal(err)
+		}
+		seq++
+		if cp := lastSigned(); seq-cp >= log.CheckpointEvery {
+			t.Fatalf("head %d, last checkpoint %d: one was due", seq, cp)
+		}
+	}
+	for range 3 { // signs 1; 2 and 3 are not due yet
+		appendOne(a)
+	}
+	if cp := lastSigned(); cp != 1 {
+		t.Fatalf("last checkpoint %d, want 1", cp)
+	}
+	tx, err := db.Writer().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := log.Checkpoint(ctx, a.Tx(tx)); err != nil || !ok {
+		t.Fatalf("checkpoint: %v %v", ok, err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	appendOne(a) // 4: due after the rolled-back checkpoint of 3
+	if cp := lastSigned(); cp != 4 {
+		t.Fatalf("last checkpoint %d, want 4", cp)
+	}
+
+	other, err := store.OpenSQLite(ctx, db.Path, "data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	b := store.NewAudit(other)
+	appendOne(a)                                         // 5
+	if _, _, err := b.Checkpoint(ctx, log); err != nil { // signs 5, the tail unchanged
+		t.Fatal(err)
+	}
+	appendOne(a) // 6
+	appendOne(a) // 7: 7-5 < 3, not due
+	if cp := lastSigned(); cp != 5 {
+		t.Fatalf("last checkpoint %d, want 5 (signed through the other handle)", cp)
+	}
+	appendOne(a) // 8: due
+	rep, err := audit.Verify(ctx, a, newAuditSigner())
+	if err != nil || !rep.OK || rep.Entries != seq {
+		t.Fatalf("verify: %+v, %v; want %d entries, whole", rep, err, seq)
+	}
+}
