@@ -14,7 +14,8 @@ import (
 )
 
 // Bundle reads what a copy of a person's data needs (bundle.Source) from
-// the data database. Every query selects by subject id through an index.
+// the data database. Every query selects by subject id through an index
+// (the events, through the index by subject of eventindex.go).
 type Bundle struct{ db *DB }
 
 // NewBundle returns the copy's source over the data database.
@@ -23,8 +24,6 @@ func NewBundle(db *DB) *Bundle { return &Bundle{db: db} }
 var _ bundle.Source = (*Bundle)(nil)
 
 const (
-	qBundleEvents = `SELECT id, subject_id, source, type, name, message_id, ts, received_at, purposes, properties, context, sealed
-		FROM events WHERE subject_id IN (%s) ORDER BY id`
 	qBundleIdentities = `SELECT kind, COUNT(*), MIN(created_at) FROM identities WHERE subject_id IN (%s)
 		GROUP BY kind ORDER BY kind`
 	qBundleRecipients = `SELECT topic, created_at, delivered_at FROM outbox WHERE subject_id IN (%s) ORDER BY id`
@@ -36,7 +35,29 @@ func (b *Bundle) EachEvent(ctx context.Context, subjects []garde.SubjectID, fn f
 	if len(subjects) == 0 {
 		return nil
 	}
-	rows, err := b.db.reader.QueryContext(ctx, fmt.Sprintf(qBundleEvents, placeholders(len(subjects))), subjectArgs(subjects)...)
+	byS, err := b.db.eventIDs(ctx, b.db.reader, subjects)
+	if err != nil {
+		return fmt.Errorf("bundle events: %w", err)
+	}
+	ids := allIDs(byS)
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), bundleChunk)]
+		ids = ids[len(chunk):]
+		if err := b.eachEvent(ctx, chunk, subjects, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bundleChunk is how many events one query of a copy reads.
+const bundleChunk = 1000
+
+// eachEvent reads the events of ids still the subjects', in id order.
+func (b *Bundle) eachEvent(ctx context.Context, ids []int64, subjects []garde.SubjectID, fn func(*profile.StoredEvent) error) error {
+	rows, err := b.db.reader.QueryContext(ctx, `SELECT `+eventColumns+` FROM events
+		WHERE id IN (SELECT value FROM json_each(?)) AND subject_id IN (`+placeholders(len(subjects))+`) ORDER BY id`,
+		append([]any{idList(ids)}, subjectArgs(subjects)...)...)
 	if err != nil {
 		return fmt.Errorf("bundle events: %w", err)
 	}

@@ -24,8 +24,8 @@ const (
 	qMergeMembers   = `UPDATE subjects SET merged_into = ? WHERE merged_into = ?`
 	qMergeSubject   = `UPDATE subjects SET merged_into = ? WHERE id = ?`
 	qTouchSubject   = `UPDATE subjects SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?`
-	qCreateEvent    = `INSERT INTO events (subject_id, source, type, name, message_id, ts, received_at, purposes, properties, context, sealed)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qCreateEvent    = `INSERT INTO events (id, subject_id, source, type, name, message_id, ts, received_at, purposes, properties, context, sealed)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpsertTrait = `INSERT INTO traits (subject_id, name, category, purposes, sealed, value, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (subject_id, name) DO UPDATE SET category = excluded.category, purposes = excluded.purposes,
 		sealed = excluded.sealed, value = excluded.value, updated_at = excluded.updated_at`
@@ -101,6 +101,9 @@ type collectTx struct {
 	// records appended since, written at commit
 	consentHead *consentHead
 	consentRows []any
+	// events are the ids and subjects of the events written, indexed in
+	// the tail once committed
+	events []subjectEvent
 }
 
 func (t *collectTx) stmt(ctx context.Context, q string) *sql.Stmt {
@@ -208,16 +211,20 @@ func (t *collectTx) TouchSubject(ctx context.Context, s garde.SubjectID, seen ti
 const eventsPerInsert = 64
 
 var qCreateEvents = func() string {
-	q := `INSERT INTO events (subject_id, source, type, name, message_id, ts, received_at, purposes, properties, context, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	return q + strings.Repeat(`, (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, eventsPerInsert-1)
+	q := `INSERT INTO events (id, subject_id, source, type, name, message_id, ts, received_at, purposes, properties, context, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	return q + strings.Repeat(`, (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, eventsPerInsert-1)
 }()
 
+// CreateEvents gives the rows ids of their own (eventTail.reserve: never
+// one the last run covers) and inserts them, several per statement.
 func (t *collectTx) CreateEvents(ctx context.Context, rows []collect.EventRow) error {
-	args := make([]any, 0, 11*eventsPerInsert)
+	id := t.c.db.tail.reserve(len(rows))
+	args := make([]any, 0, 12*eventsPerInsert)
 	for len(rows) >= eventsPerInsert {
 		args = args[:0]
 		for i := range rows[:eventsPerInsert] {
-			args = appendEvent(args, &rows[i])
+			args = t.appendEvent(args, id, &rows[i])
+			id++
 		}
 		if err := t.exec(ctx, qCreateEvents, args...); err != nil {
 			return err
@@ -225,15 +232,19 @@ func (t *collectTx) CreateEvents(ctx context.Context, rows []collect.EventRow) e
 		rows = rows[eventsPerInsert:]
 	}
 	for i := range rows {
-		if err := t.exec(ctx, qCreateEvent, appendEvent(args[:0], &rows[i])...); err != nil {
+		if err := t.exec(ctx, qCreateEvent, t.appendEvent(args[:0], id, &rows[i])...); err != nil {
 			return err
 		}
+		id++
 	}
 	return nil
 }
 
-func appendEvent(args []any, e *collect.EventRow) []any {
-	return append(args, string(e.Subject), e.Source, e.Type, e.Name, e.MessageID,
+// appendEvent appends the values of an event's row, and notes its id for
+// the index's tail.
+func (t *collectTx) appendEvent(args []any, id int64, e *collect.EventRow) []any {
+	t.events = append(t.events, subjectEvent{e.Subject, id})
+	return append(args, id, string(e.Subject), e.Source, e.Type, e.Name, e.MessageID,
 		ms(e.Time), ms(e.Received), e.Purposes, string(e.Properties), string(e.Context), e.Sealed)
 }
 
@@ -251,15 +262,32 @@ func (t *collectTx) AddViolations(ctx context.Context, v map[collect.ViolationKe
 }
 
 // Commit writes what the group left pending (consent records, written
-// together in multi-row INSERTs) and commits.
+// together in multi-row INSERTs; the index's tail as a run, when the group
+// fills it) and commits; then the group's events join the tail.
 func (t *collectTx) Commit() error {
+	ctx := context.Background()
 	if len(t.consentRows) > 0 {
-		if err := t.flushConsent(context.Background()); err != nil {
+		if err := t.flushConsent(ctx); err != nil {
+			return err
+		}
+	}
+	tail := t.c.db.tail
+	var run int64
+	if len(t.events) > 0 && tail.size()+len(t.events) >= runEvents {
+		var err error
+		if run, err = writeRun(ctx, t.tx, tail, t.events); err != nil {
 			return err
 		}
 	}
 	err := t.tx.Commit()
 	t.release()
+	switch {
+	case err != nil:
+	case run > 0:
+		tail.ran(run)
+	default:
+		tail.added(t.events)
+	}
 	return err
 }
 

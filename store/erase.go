@@ -40,7 +40,8 @@ const (
 	qeCanonical    = `SELECT COALESCE(merged_into, id) FROM subjects WHERE id = ?`
 	qeExists       = `SELECT 1 FROM subjects WHERE id = ? AND merged_into IS NULL`
 	qeMembers      = `SELECT id FROM subjects WHERE merged_into = ? ORDER BY created_at, id`
-	qeDelEvents    = `DELETE FROM events WHERE subject_id IN (SELECT value FROM json_each(?)) RETURNING subject_id, type, name, properties, context, sealed`
+	qeDelEvents    = `DELETE FROM events WHERE id IN (SELECT value FROM json_each(?)) AND subject_id IN (SELECT value FROM json_each(?)) RETURNING subject_id, type, name, properties, context, sealed`
+	qeDelRuns      = `DELETE FROM event_runs WHERE run IN (SELECT run FROM event_run_list) AND subject_id IN (SELECT value FROM json_each(?))`
 	qeDelTraits    = `DELETE FROM traits WHERE subject_id IN (SELECT value FROM json_each(?)) RETURNING subject_id, name, category`
 	qeDelIdent     = `DELETE FROM identities WHERE subject_id IN (SELECT value FROM json_each(?)) RETURNING subject_id, kind, hash`
 	qeDelGuardian  = `DELETE FROM guardian_requests WHERE subject_id IN (SELECT value FROM json_each(?)) AND status = 'pending' RETURNING subject_id`
@@ -53,7 +54,7 @@ const (
 // The prepared statements, by query: the reader's and the writer's.
 var (
 	eraseReads  = []string{qeCanonical, qeMembers, qeSuppressed}
-	eraseWrites = []string{qeExists, qeMembers, qeDelEvents, qeDelTraits, qeDelIdent, qeDelGuardian,
+	eraseWrites = []string{qeExists, qeMembers, qeDelEvents, qeDelRuns, qeDelTraits, qeDelIdent, qeDelGuardian,
 		qeDelSubjects, qeSuppress, qeCreateOutbox}
 )
 
@@ -175,6 +176,9 @@ type eraseTx struct {
 	tx    *sql.Tx
 	e     *Erase
 	stmts map[string]*sql.Stmt
+	// erased are the subjects whose events were deleted, forgotten by the
+	// index's tail once the transaction commits
+	erased []garde.SubjectID
 }
 
 // st returns the prepared statement q in the transaction.
@@ -264,7 +268,18 @@ func (e *Erase) erase(ctx context.Context, plans []*rights.ErasePlan) ([]*rights
 			}
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	// the tail forgets the erased once they are gone for good, and no run
+	// is written meanwhile from a tail that still names them (a run is
+	// written by a transaction that reads the tail, which waits for this
+	// lock once the commit frees the writer)
+	tail := e.db.tail
+	tail.mu.Lock()
+	err = tx.Commit()
+	if err == nil {
+		tail.forgetLocked(t.erased)
+	}
+	tail.mu.Unlock()
+	if err != nil {
 		return nil, 0, fmt.Errorf("store: erase: %w", err)
 	}
 	return done, len(live), nil
@@ -316,7 +331,16 @@ func (t *eraseTx) eraseRows(plans []*rights.ErasePlan, done []*rights.Erased, gr
 		}
 		return i, nil
 	}
-	err = eachRow(t.ctx, t.st(qeDelEvents), list, func(rows *sql.Rows) error {
+	// the events, found through the index by subject, whose entries go too
+	byS, err := t.e.db.eventIDs(t.ctx, t.tx, ids)
+	if err != nil {
+		return err
+	}
+	if _, err := t.st(qeDelRuns).ExecContext(t.ctx, list); err != nil {
+		return err
+	}
+	t.erased = append(t.erased, ids...)
+	err = eachRow(t.ctx, t.st(qeDelEvents), []any{idList(allIDs(byS)), list}, func(rows *sql.Rows) error {
 		var typ, name, props, ctxt, sealed sql.RawBytes
 		if err := rows.Scan(&subject, &typ, &name, &props, &ctxt, &sealed); err != nil {
 			return err
@@ -418,7 +442,11 @@ func (t *eraseTx) eraseRows(plans []*rights.ErasePlan, done []*rights.Erased, gr
 
 // eachRow runs a query and fn on each row (fn must not keep RawBytes).
 func eachRow(ctx context.Context, st *sql.Stmt, arg any, fn func(*sql.Rows) error) error {
-	rows, err := st.QueryContext(ctx, arg)
+	args, ok := arg.([]any)
+	if !ok {
+		args = []any{arg}
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return err
 	}

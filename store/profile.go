@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -94,16 +96,51 @@ func (p *Profiles) FindTraits(ctx context.Context, subjects []garde.SubjectID) (
 	return out, rows.Err()
 }
 
+// FindEvents looks the subjects' events up in the index by subject, then
+// reads the newest limit of them, newest first; an id the index names but
+// whose row is gone or no longer the subject's is skipped, and the next
+// older ones are read in its place.
 func (p *Profiles) FindEvents(ctx context.Context, subjects []garde.SubjectID, limit int) ([]profile.StoredEvent, error) {
-	args := append(subjectArgs(subjects), limit)
-	rows, err := p.db.reader.QueryContext(ctx, `SELECT id, subject_id, source, type, name, message_id, ts, received_at, purposes, properties, context, sealed
-		FROM events WHERE subject_id IN (`+placeholders(len(subjects))+`) ORDER BY id DESC LIMIT ?`, args...)
+	if limit <= 0 || len(subjects) == 0 {
+		return nil, nil
+	}
+	byS, err := p.db.eventIDs(ctx, p.db.reader, subjects)
+	if err != nil {
+		return nil, err
+	}
+	return p.newestEvents(ctx, allIDs(byS), subjects, limit)
+}
+
+// newestEvents reads the rows of the newest limit of ids (ascending) that
+// are still events of the subjects, newest first.
+func (p *Profiles) newestEvents(ctx context.Context, ids []int64, subjects []garde.SubjectID, limit int) ([]profile.StoredEvent, error) {
+	var out []profile.StoredEvent
+	for end := len(ids); end > 0 && len(out) < limit; {
+		start := max(0, end-(limit-len(out)))
+		got, err := p.eventsByID(ctx, ids[start:end], subjects)
+		if err != nil {
+			return nil, err
+		}
+		out, end = append(out, got...), start
+	}
+	return out, nil
+}
+
+// eventsByID reads the events of ids that are still the subjects', newest
+// first.
+func (p *Profiles) eventsByID(ctx context.Context, ids []int64, subjects []garde.SubjectID) ([]profile.StoredEvent, error) {
+	rows, err := p.db.reader.QueryContext(ctx, `SELECT `+eventColumns+` FROM events
+		WHERE id IN (SELECT value FROM json_each(?)) AND subject_id IN (`+placeholders(len(subjects))+`) ORDER BY id DESC`,
+		append([]any{idList(ids)}, subjectArgs(subjects)...)...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	return scanStoredEvents(rows)
 }
+
+// eventColumns are the columns scanStoredEvents reads.
+const eventColumns = `id, subject_id, source, type, name, message_id, ts, received_at, purposes, properties, context, sealed`
 
 // scanStoredEvents reads the rows of an events query (the columns FindEvents
 // selects).
@@ -190,19 +227,46 @@ func (p *Profiles) FindSubjects(ctx context.Context, ids []garde.SubjectID) ([]p
 	return out, len(unknown), rows.Err()
 }
 
-// FindEventsEach numbers each subject's events on the index alone
-// (subject_id, id) and reads only the rows it keeps: a subject with many
-// more events than limit costs index entries, not rows.
+// FindEventsEach looks the subjects' events up in the index by subject and
+// reads only the newest limit of each subject's (more, in the rare case
+// that some of those are gone): a subject with many more events than
+// limit costs index entries, not rows.
 func (p *Profiles) FindEventsEach(ctx context.Context, subjects []garde.SubjectID, limit int) ([]profile.StoredEvent, error) {
-	args := append(subjectArgs(subjects), limit)
-	rows, err := p.db.reader.QueryContext(ctx, `SELECT id, subject_id, source, type, name, message_id, ts, received_at, purposes, properties, context, sealed
-		FROM events WHERE id IN (SELECT id FROM (
-			SELECT id, row_number() OVER (PARTITION BY subject_id ORDER BY id DESC) AS n
-			FROM events WHERE subject_id IN (`+placeholders(len(subjects))+`)) WHERE n <= ?)
-		ORDER BY id DESC`, args...)
+	if limit <= 0 || len(subjects) == 0 {
+		return nil, nil
+	}
+	byS, err := p.db.eventIDs(ctx, p.db.reader, subjects)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	return scanStoredEvents(rows)
+	var out []profile.StoredEvent
+	// first the newest limit ids of every subject in one read; then, for a
+	// subject some of whose rows were gone, its next older ones
+	var ids []int64
+	for _, s := range subjects {
+		all := byS[s]
+		ids = append(ids, all[max(0, len(all)-limit):]...)
+	}
+	slices.Sort(ids)
+	got, err := p.eventsByID(ctx, slices.Compact(ids), subjects)
+	if err != nil {
+		return nil, err
+	}
+	n := map[garde.SubjectID]int{}
+	for i := range got {
+		n[got[i].Subject]++
+	}
+	out = append(out, got...)
+	for _, s := range subjects {
+		all := byS[s]
+		if short := min(limit, len(all)) - n[s]; short > 0 && len(all) > limit {
+			more, err := p.newestEvents(ctx, all[:len(all)-limit], []garde.SubjectID{s}, short)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, more...)
+		}
+	}
+	slices.SortFunc(out, func(a, b profile.StoredEvent) int { return cmp.Compare(b.ID, a.ID) })
+	return out, nil
 }

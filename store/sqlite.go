@@ -98,6 +98,10 @@ func OpenSQLite(ctx context.Context, path, set string) (*DB, error) {
 			return nil, fmt.Errorf("open %s: %w", path, err)
 		}
 		db.suppressions.Store(any)
+		if err := db.loadTail(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
 	}
 	go db.checkpointer(checkpointEvery)
 	return db, nil

@@ -43,6 +43,9 @@ type DB struct {
 	// wal is SQLite's write-ahead log file, opened by syncWAL
 	walMu sync.Mutex
 	wal   *os.File
+	// tail indexes by subject the events after the last run (data
+	// database only; see eventindex.go)
+	tail *eventTail
 }
 
 // Writer returns the single-connection handle used for writes. Callers that

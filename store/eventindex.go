@@ -1,0 +1,332 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/garde-privacy/garde"
+)
+
+// The index of events by subject (migration 00015): runs in the database,
+// and the tail — the events after the last run — in memory.
+//
+// The collection writer adds each group's events to the tail once the
+// group has committed; when the tail reaches runEvents, the group that
+// would pass it writes the whole tail, and its own events, as a run in its
+// transaction, and the tail starts over once that commits. A look-up reads the tail first and the runs
+// second (each query its own snapshot, taken after): a run written in
+// between is then in the runs read, so no event is missed, and one read
+// twice is counted once. The index may name events that are gone
+// (retention deletes rows without rewriting runs): every read keeps only
+// the rows still there and still the subject's.
+//
+// Only the process that writes events keeps its tail right: the CLI's
+// verbs that read or erase people rebuild theirs when they open the
+// database, and, as before, are meant for a stopped server.
+
+// runEvents is how many events the tail holds before they are written as a
+// run: large enough that runs are few (a look-up probes each), small enough
+// that writing one (a row per subject, appended) pauses the writer briefly.
+var runEvents = 32768
+
+// eventTail indexes the events after the last run, by subject.
+type eventTail struct {
+	mu   sync.RWMutex
+	last int64 // the last run (0: none): the tail holds the events after it
+	seen int64 // the highest id read from the table by catchUp
+	next int64 // the next id reserve gives
+	ids  map[garde.SubjectID][]int64
+	n    int
+}
+
+// reserve returns the first of n consecutive ids for new events, above
+// every id seen and every run: SQLite's own choice (one above the highest
+// row) would give again the id of a newest event that was erased, which a
+// run may cover, and which the tail, rebuilt at open from the events after
+// the last run, would then miss.
+func (t *eventTail) reserve(n int) int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	first := max(t.next, t.seen+1, t.last+1)
+	t.next = first + int64(n)
+	return first
+}
+
+// subjectEvent is one event's id and subject.
+type subjectEvent struct {
+	subject garde.SubjectID
+	id      int64
+}
+
+// loadTail reads the runs' end and indexes the events after it.
+func (db *DB) loadTail(ctx context.Context) error {
+	t := &eventTail{ids: map[garde.SubjectID][]int64{}}
+	if err := db.writer.QueryRowContext(ctx, `SELECT COALESCE(max(run), 0) FROM event_run_list`).Scan(&t.last); err != nil {
+		return err
+	}
+	t.seen = t.last
+	db.tail = t
+	return t.catchUp(ctx, db.writer)
+}
+
+// catchUp indexes events the table holds past the highest id it has read
+// and that this process did not write: those another process (or a test's
+// plain INSERT) added. The writer's own are added as it commits them
+// (added), so this is one look at the table's last id, most of the time.
+func (t *eventTail) catchUp(ctx context.Context, q queryer) error {
+	t.mu.RLock()
+	from := max(t.seen, t.last)
+	t.mu.RUnlock()
+	var top int64
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE(max(id), 0) FROM events`).Scan(&top); err != nil {
+		return err
+	}
+	if top <= from {
+		return nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT id, subject_id FROM events WHERE id > ? ORDER BY id`, from)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var found []subjectEvent
+	for rows.Next() {
+		var e subjectEvent
+		var s string
+		if err := rows.Scan(&e.id, &s); err != nil {
+			return err
+		}
+		e.subject = garde.SubjectID(s)
+		found = append(found, e)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, e := range found {
+		if e.id > t.seen && e.id > t.last {
+			t.add(e) // (one the writer also adds is read twice: readers skip repeats)
+			t.seen = e.id
+		}
+	}
+	return nil
+}
+
+func (t *eventTail) add(e subjectEvent) {
+	t.ids[e.subject] = append(t.ids[e.subject], e.id)
+	t.n++
+}
+
+// added records a committed group's events.
+func (t *eventTail) added(events []subjectEvent) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, e := range events {
+		t.add(e)
+		t.seen = max(t.seen, e.id)
+	}
+}
+
+// ran records a committed run: the tail so far, then events, are in it
+// (any event added since with a higher id stays).
+func (t *eventTail) ran(run int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ids := t.ids
+	t.last, t.ids, t.n = run, map[garde.SubjectID][]int64{}, 0
+	t.seen = max(t.seen, run)
+	for s, list := range ids {
+		for _, id := range list {
+			if id > run {
+				t.add(subjectEvent{s, id})
+			}
+		}
+	}
+}
+
+// forgetLocked drops erased subjects; t.mu is held.
+func (t *eventTail) forgetLocked(subjects []garde.SubjectID) {
+	for _, s := range subjects {
+		t.n -= len(t.ids[s])
+		delete(t.ids, s)
+	}
+}
+
+// size is how many events the tail holds.
+func (t *eventTail) size() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.n
+}
+
+// entries copies the tail's events.
+func (t *eventTail) entries() []subjectEvent {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make([]subjectEvent, 0, t.n)
+	for s, ids := range t.ids {
+		for _, id := range ids {
+			out = append(out, subjectEvent{s, id})
+		}
+	}
+	return out
+}
+
+// writeRun writes the tail and events (a group's, not yet in the tail) as
+// one run in tx, and returns the run (the last event's id). The rows go in
+// key order (subject within the run), so that they are appended.
+func writeRun(ctx context.Context, tx *sql.Tx, tail *eventTail, events []subjectEvent) (int64, error) {
+	all := append(tail.entries(), events...)
+	if len(all) == 0 {
+		return 0, nil
+	}
+	slices.SortFunc(all, func(a, b subjectEvent) int {
+		if c := strings.Compare(string(a.subject), string(b.subject)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	var run int64
+	for _, e := range all {
+		run = max(run, e.id)
+	}
+	const perInsert = 64
+	args := make([]any, 0, 3*perInsert)
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		n := len(args) / 3
+		q := `INSERT INTO event_runs (run, subject_id, ids) VALUES (?, ?, ?)` + strings.Repeat(`, (?, ?, ?)`, n-1)
+		_, err := tx.ExecContext(ctx, q, args...)
+		args = args[:0]
+		return err
+	}
+	var ids []byte
+	for i := 0; i < len(all); {
+		j := i
+		ids = append(ids[:0], '[')
+		for ; j < len(all) && all[j].subject == all[i].subject; j++ {
+			if j > i {
+				if all[j].id == all[j-1].id {
+					continue // read twice (catchUp)
+				}
+				ids = append(ids, ',')
+			}
+			ids = strconv.AppendInt(ids, all[j].id, 10)
+		}
+		ids = append(ids, ']')
+		args = append(args, run, string(all[i].subject), string(ids))
+		if len(args) == 3*perInsert {
+			if err := flush(); err != nil {
+				return 0, err
+			}
+		}
+		i = j
+	}
+	if err := flush(); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO event_run_list (run) VALUES (?)`, run); err != nil {
+		return 0, err
+	}
+	return run, nil
+}
+
+// queryer is a connection pool or a transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// eventIDs returns the ids of the subjects' events, by subject, ascending:
+// the tail's, then the runs' read through q (see the order above).
+func (db *DB) eventIDs(ctx context.Context, q queryer, subjects []garde.SubjectID) (map[garde.SubjectID][]int64, error) {
+	out := make(map[garde.SubjectID][]int64, len(subjects))
+	if err := db.tail.catchUp(ctx, q); err != nil {
+		return nil, fmt.Errorf("store: events by subject: %w", err)
+	}
+	db.tail.mu.RLock()
+	for _, s := range subjects {
+		if ids := db.tail.ids[s]; len(ids) > 0 {
+			out[s] = append(out[s], ids...)
+		}
+	}
+	db.tail.mu.RUnlock()
+	if len(subjects) == 0 {
+		return out, nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT subject_id, ids FROM event_runs
+		WHERE run IN (SELECT run FROM event_run_list) AND subject_id IN (`+placeholders(len(subjects))+`)`, subjectArgs(subjects)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: events by subject: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		var ids sql.RawBytes
+		if err := rows.Scan(&s, &ids); err != nil {
+			return nil, fmt.Errorf("store: events by subject: %w", err)
+		}
+		if out[garde.SubjectID(s)], err = appendIDs(out[garde.SubjectID(s)], ids); err != nil {
+			return nil, fmt.Errorf("store: events by subject %s: %w", s, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: events by subject: %w", err)
+	}
+	for s, ids := range out {
+		slices.Sort(ids)
+		out[s] = slices.Compact(ids)
+	}
+	return out, nil
+}
+
+// appendIDs appends the ids of a JSON array of integers.
+func appendIDs(dst []int64, b []byte) ([]int64, error) {
+	s := strings.TrimSpace(string(b))
+	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
+		return dst, fmt.Errorf("a damaged run")
+	}
+	for f := range strings.SplitSeq(s[1:len(s)-1], ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return dst, fmt.Errorf("a damaged run")
+		}
+		dst = append(dst, id)
+	}
+	return dst, nil
+}
+
+// allIDs is every id of byS, ascending.
+func allIDs(byS map[garde.SubjectID][]int64) []int64 {
+	var out []int64
+	for _, ids := range byS {
+		out = append(out, ids...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// idList is ids as a JSON array, for json_each.
+func idList(ids []int64) string {
+	b := make([]byte, 0, 8*len(ids)+2)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
+}

@@ -1,0 +1,332 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/garde-privacy/garde"
+	"github.com/garde-privacy/garde/collect"
+	"github.com/garde-privacy/garde/profile"
+	"github.com/garde-privacy/garde/rights"
+	"github.com/pressly/goose/v3"
+)
+
+// TestEventIndex checks the index by subject (runs and tail) against the
+// table itself through a random history: group commits (some rolled back)
+// that fill the tail past runEvents many times over, plain INSERTs behind
+// the writer's back, rows deleted by id (as retention does), erasures, and
+// reopenings. After each step every reader — the newest events of one
+// person, of several, the copy of all of them, and the erasure — must see
+// exactly the rows the table holds for the subject, and an erased subject
+// must be gone from the index.
+func TestEventIndex(t *testing.T) {
+	defer func(n int) { runEvents = n }(runEvents)
+	runEvents = 25
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "garde.db")
+	db, err := OpenSQLite(ctx, path, "data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close() }()
+	rnd := rand.New(rand.NewPCG(1, 2))
+	var people []garde.SubjectID
+	created := map[garde.SubjectID]bool{}
+	erased := map[garde.SubjectID]bool{}
+	pick := func() garde.SubjectID {
+		if len(people)-len(erased) < 8 && len(people) < 40 {
+			people = append(people, garde.NewSubjectID())
+		}
+		return people[rnd.IntN(len(people))]
+	}
+	seq := 0
+	row := func(s garde.SubjectID) collect.EventRow {
+		seq++
+		at := time.UnixMilli(int64(seq))
+		return collect.EventRow{Subject: s, Source: "web", Type: "track", Name: "E", MessageID: fmt.Sprint("m", seq),
+			Time: at, Received: at, Purposes: "analytics", Properties: []byte("{}"), Context: []byte("{}")}
+	}
+	group := func() {
+		tx, err := NewCollect(db).BeginCollect(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows []collect.EventRow
+		var fresh []garde.SubjectID
+		for range 1 + rnd.IntN(90) {
+			s := pick()
+			if erased[s] {
+				continue
+			}
+			if !created[s] && !slices.Contains(fresh, s) {
+				if err := tx.CreateSubject(ctx, s, false, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+				fresh = append(fresh, s)
+			}
+			rows = append(rows, row(s))
+		}
+		if err := tx.CreateEvents(ctx, rows); err != nil {
+			t.Fatal(err)
+		}
+		if rnd.IntN(10) == 0 {
+			if err := tx.Rollback(); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range fresh {
+			created[s] = true
+		}
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.writer.ExecContext(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(step string) {
+		t.Helper()
+		var all []garde.SubjectID
+		for _, s := range people {
+			want := tableIDs(t, db, s)
+			if erased[s] {
+				var n int
+				db.reader.QueryRow(`SELECT count(*) FROM event_runs WHERE subject_id = ?`, string(s)).Scan(&n)
+				if len(want) > 0 || n > 0 || len(db.tail.ids[s]) > 0 {
+					t.Fatalf("%s: erased %s: %d rows, %d runs, %d in the tail", step, s, len(want), n, len(db.tail.ids[s]))
+				}
+				continue
+			}
+			all = append(all, s)
+			got, err := NewProfiles(db).FindEvents(ctx, []garde.SubjectID{s}, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w := newest(want, 7); !slices.Equal(storedIDs(got), w) {
+				t.Fatalf("%s: FindEvents(%s) = %v, want %v", step, s, storedIDs(got), w)
+			}
+			var copied []int64
+			err = NewBundle(db).EachEvent(ctx, []garde.SubjectID{s}, func(e *profile.StoredEvent) error {
+				copied = append(copied, e.ID)
+				return nil
+			})
+			if err != nil || !slices.Equal(copied, want) {
+				t.Fatalf("%s: EachEvent(%s) = %v, %v; want %v", step, s, copied, err, want)
+			}
+		}
+		got, err := NewProfiles(db).FindEventsEach(ctx, all, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []int64
+		for _, s := range all {
+			want = append(want, newest(tableIDs(t, db, s), 3)...)
+		}
+		slices.Sort(want)
+		slices.Reverse(want)
+		if !slices.Equal(storedIDs(got), want) {
+			t.Fatalf("%s: FindEventsEach = %v, want %v", step, storedIDs(got), want)
+		}
+	}
+	runs := func() int {
+		var n int
+		db.reader.QueryRow(`SELECT count(*) FROM event_run_list`).Scan(&n)
+		return n
+	}
+	for step := range 200 {
+		name := fmt.Sprint("step ", step)
+		switch r := rnd.IntN(20); {
+		case r < 13:
+			group()
+		case r < 15: // behind the writer's back
+			s := pick()
+			if !erased[s] {
+				e := row(s)
+				exec(`INSERT INTO events (subject_id, source, type, name, message_id, ts, received_at, purposes, properties, context)
+					VALUES (?, 'web', 'track', 'E', ?, 0, 0, '', '{}', '{}')`, string(s), e.MessageID)
+			}
+		case r < 17: // as retention does
+			exec(`DELETE FROM events WHERE id = (SELECT id FROM events ORDER BY random() LIMIT 1)`)
+		case r < 19:
+			s := people[rnd.IntN(len(people))]
+			if created[s] && !erased[s] {
+				plan := &rights.ErasePlan{Subject: s, Members: []garde.SubjectID{s}, Time: time.Now(),
+					Message: func(*rights.Erased) (string, []byte, error) { return rights.TopicSubjectErased, []byte("{}"), nil }}
+				if _, err := NewErase(db).EraseSubjects(ctx, plan); err != nil {
+					t.Fatalf("%s: erase: %v", name, err)
+				}
+				erased[s] = true
+			}
+		default:
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if db, err = OpenSQLite(ctx, path, "data"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check(name)
+	}
+	if n := runs(); n < 20 {
+		t.Fatalf("%d runs written: the test should make many", n)
+	}
+}
+
+// tableIDs are the ids of s's events, read from the table itself.
+func tableIDs(t *testing.T, db *DB, s garde.SubjectID) []int64 {
+	t.Helper()
+	rows, err := db.reader.Query(`SELECT id FROM events WHERE subject_id = ? ORDER BY id`, string(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		out = append(out, id)
+	}
+	return out
+}
+
+// newest are the last n of ids (ascending), newest first.
+func newest(ids []int64, n int) []int64 {
+	out := slices.Clone(ids[max(0, len(ids)-n):])
+	slices.Reverse(out)
+	return out
+}
+
+func storedIDs(events []profile.StoredEvent) []int64 {
+	out := make([]int64, len(events))
+	for i := range events {
+		out[i] = events[i].ID
+	}
+	return out
+}
+
+// TestEventRunsMigration: a database of the former layout (an index on
+// events (subject_id, id)) comes out of migration 15 with its events in one
+// run, found by subject, and back again with Down.
+func TestEventRunsMigration(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir() + "/garde.db"
+	w, err := sql.Open("sqlite", sqliteDSN(path, connWriter))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.SetMaxOpenConns(1)
+	sub, err := fs.Sub(migrations, "migrations/sqlite/data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, w, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 14); err != nil {
+		t.Fatal(err)
+	}
+	a, b := garde.NewSubjectID(), garde.NewSubjectID()
+	want := map[garde.SubjectID][]int64{}
+	for i := range 30 {
+		s := []garde.SubjectID{a, b}[i%3/2]
+		res, err := w.ExecContext(ctx, `INSERT INTO events (subject_id, source, type, name, message_id, ts, received_at, purposes, properties, context)
+			VALUES (?, 'web', 'track', 'E', 'm', 0, 0, '', '{}', '{}')`, string(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := res.LastInsertId()
+		want[s] = append(want[s], id)
+	}
+	if _, err := p.UpTo(ctx, 15); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	db, err := OpenSQLite(ctx, path, "data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db.tail.n != 0 || db.tail.last != 30 {
+		t.Fatalf("tail after the migration: %d events after run %d; want none after 30", db.tail.n, db.tail.last)
+	}
+	got, err := db.eventIDs(ctx, db.reader, []garde.SubjectID{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []garde.SubjectID{a, b} {
+		if !slices.Equal(got[s], want[s]) {
+			t.Fatalf("%s: %v, want %v", s, got[s], want[s])
+		}
+	}
+	db.Close()
+	if _, err := p.DownTo(ctx, 14); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE name IN ('events_subject', 'event_runs')`).Scan(&n)
+	if n != 1 {
+		t.Fatalf("after Down: %d of the index and the runs' table, want the index alone", n)
+	}
+}
+
+// TestEventIndexErasedNewest: the newest event, covered by the last run,
+// is erased; the next event must not take its id (SQLite's own choice,
+// one above the highest row), or the tail rebuilt at open — the events
+// after the last run — would miss it.
+func TestEventIndexErasedNewest(t *testing.T) {
+	defer func(n int) { runEvents = n }(runEvents)
+	runEvents = 2
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "garde.db")
+	db, err := OpenSQLite(ctx, path, "data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := garde.NewSubjectID(), garde.NewSubjectID()
+	write := func(rows ...garde.SubjectID) {
+		t.Helper()
+		tx, err := NewCollect(db).BeginCollect(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var events []collect.EventRow
+		for _, s := range rows {
+			tx.CreateSubject(ctx, s, false, time.Now())
+			events = append(events, collect.EventRow{Subject: s, Source: "web", Type: "track", Name: "E", MessageID: "m",
+				Time: time.Now(), Received: time.Now(), Properties: []byte("{}"), Context: []byte("{}")})
+		}
+		if err := tx.CreateEvents(ctx, events); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(a, b) // a run: a's event 1, b's event 2
+	plan := &rights.ErasePlan{Subject: b, Members: []garde.SubjectID{b}, Time: time.Now(),
+		Message: func(*rights.Erased) (string, []byte, error) { return rights.TopicSubjectErased, []byte("{}"), nil }}
+	if _, err := NewErase(db).EraseSubjects(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	write(a) // into the tail
+	db.Close()
+	if db, err = OpenSQLite(ctx, path, "data"); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got, err := db.eventIDs(ctx, db.reader, []garde.SubjectID{a})
+	if want := tableIDs(t, db, a); err != nil || len(want) != 2 || !slices.Equal(got[a], want) {
+		t.Fatalf("a's events after reopening: %v, %v; want %v", got[a], err, want)
+	}
+}
