@@ -126,23 +126,8 @@ func readV13(t *testing.T, db *sql.DB) []audit.Entry {
 func TestAuditMigration14(t *testing.T) {
 	ctx := context.Background()
 	path := t.TempDir() + "/garde.db"
-	w, err := sql.Open("sqlite", sqliteDSN(path, connWriter))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.SetMaxOpenConns(1)
+	w, p := migrateDataTo(t, path, 13)
 	defer w.Close()
-	sub, err := fs.Sub(migrations, "migrations/sqlite/data")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, w, sub, goose.WithAllowOutofOrder(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 13); err != nil {
-		t.Fatal(err)
-	}
 
 	signer := edSigner{ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, ed25519.SeedSize))}
 	now := time.Date(2026, 3, 1, 9, 0, 0, 123456000, time.UTC)
@@ -256,4 +241,28 @@ func TestAuditMigration14(t *testing.T) {
 			t.Fatalf("entry %d does not match its hash after Down", e.Seq)
 		}
 	}
+}
+
+// migrateDataTo opens a new data database at path on one writer connection
+// and brings it to version of the data migrations, with the provider that
+// can take it further (or back).
+func migrateDataTo(t *testing.T, path string, version int64) (*sql.DB, *goose.Provider) {
+	t.Helper()
+	w, err := sql.Open("sqlite", sqliteDSN(path, connWriter))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.SetMaxOpenConns(1)
+	sub, err := fs.Sub(migrations, "migrations/sqlite/data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, w, sub, goose.WithAllowOutofOrder(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(context.Background(), version); err != nil {
+		t.Fatal(err)
+	}
+	return w, p
 }

@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -15,7 +13,6 @@ import (
 	"github.com/garde-privacy/garde/collect"
 	"github.com/garde-privacy/garde/profile"
 	"github.com/garde-privacy/garde/rights"
-	"github.com/pressly/goose/v3"
 )
 
 // TestEventIndex checks the index by subject (runs and tail) against the
@@ -221,22 +218,7 @@ func storedIDs(events []profile.StoredEvent) []int64 {
 func TestEventRunsMigration(t *testing.T) {
 	ctx := context.Background()
 	path := t.TempDir() + "/garde.db"
-	w, err := sql.Open("sqlite", sqliteDSN(path, connWriter))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.SetMaxOpenConns(1)
-	sub, err := fs.Sub(migrations, "migrations/sqlite/data")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, w, sub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 14); err != nil {
-		t.Fatal(err)
-	}
+	w, p := migrateDataTo(t, path, 14)
 	a, b := garde.NewSubjectID(), garde.NewSubjectID()
 	want := map[garde.SubjectID][]int64{}
 	for i := range 30 {
