@@ -19,16 +19,18 @@ import (
 // The collection writer adds each group's events to the tail once the
 // group has committed; when the tail reaches runEvents, the group that
 // would pass it writes the whole tail, and its own events, as a run in its
-// transaction, and the tail starts over once that commits. A look-up reads the tail first and the runs
-// second (each query its own snapshot, taken after): a run written in
-// between is then in the runs read, so no event is missed, and one read
-// twice is counted once. The index may name events that are gone
-// (retention deletes rows without rewriting runs): every read keeps only
-// the rows still there and still the subject's.
+// transaction, and the tail starts over once that commits. A look-up reads
+// the tail first and the runs second (each query its own snapshot, taken
+// after): a run written in between is then in the runs read, so no event
+// is missed, and one read twice is counted once. The index may name events
+// that are gone (retention deletes rows without rewriting runs; another
+// process may erase): every read keeps only the rows still there and still
+// the subject's.
 //
-// Only the process that writes events keeps its tail right: the CLI's
-// verbs that read or erase people rebuild theirs when they open the
-// database, and, as before, are meant for a stopped server.
+// Events another process inserts (or a test's plain INSERT) are picked up
+// by catchUp at the next look-up; the CLI's verbs that read or erase people
+// build their tail when they open the database and, as before, are meant
+// for a stopped server.
 
 // runEvents is how many events the tail holds before they are written as a
 // run: large enough that runs are few (a look-up probes each: ~600 for ten
@@ -42,7 +44,7 @@ var runEvents = 16384
 type eventTail struct {
 	mu   sync.RWMutex
 	last int64 // the last run (0: none): the tail holds the events after it
-	seen int64 // the highest id read from the table by catchUp
+	seen int64 // the highest id indexed (added by the writer, or read by catchUp)
 	next int64 // the next id reserve gives
 	ids  map[garde.SubjectID][]int64
 	n    int
