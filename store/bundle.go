@@ -55,9 +55,8 @@ const bundleChunk = 1000
 
 // eachEvent reads the events of ids still the subjects', in id order.
 func (b *Bundle) eachEvent(ctx context.Context, ids []int64, subjects []garde.SubjectID, fn func(*profile.StoredEvent) error) error {
-	rows, err := b.db.reader.QueryContext(ctx, `SELECT `+eventColumns+` FROM events
-		WHERE id IN (SELECT value FROM json_each(?)) AND subject_id IN (`+placeholders(len(subjects))+`) ORDER BY id`,
-		append([]any{idList(ids)}, subjectArgs(subjects)...)...)
+	rows, err := b.db.reader.QueryContext(ctx, eventsByID(len(subjects), false),
+		append([]any{jsonList(ids)}, subjectArgs(subjects)...)...)
 	if err != nil {
 		return fmt.Errorf("bundle events: %w", err)
 	}

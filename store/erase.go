@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	json "github.com/goccy/go-json"
-
 	"github.com/garde-privacy/garde"
 	"github.com/garde-privacy/garde/rights"
 )
@@ -317,11 +315,7 @@ func (t *eraseTx) eraseRows(plans []*rights.ErasePlan, done []*rights.Erased, gr
 			ids = append(ids, m)
 		}
 	}
-	b, err := json.Marshal(ids)
-	if err != nil {
-		return err
-	}
-	list := string(b) // text: SQLite reads a blob as JSONB
+	list := jsonList(ids)
 	// each returned row names its subject, hence its plan
 	var subject sql.RawBytes
 	plan := func() (int, error) {
@@ -340,7 +334,7 @@ func (t *eraseTx) eraseRows(plans []*rights.ErasePlan, done []*rights.Erased, gr
 		return err
 	}
 	t.erased = append(t.erased, ids...)
-	err = eachRow(t.ctx, t.st(qeDelEvents), []any{idList(allIDs(byS)), list}, func(rows *sql.Rows) error {
+	err = eachRow(t.ctx, t.st(qeDelEvents), []any{jsonList(allIDs(byS)), list}, func(rows *sql.Rows) error {
 		var typ, name, props, ctxt, sealed sql.RawBytes
 		if err := rows.Scan(&subject, &typ, &name, &props, &ctxt, &sealed); err != nil {
 			return err
@@ -358,7 +352,7 @@ func (t *eraseTx) eraseRows(plans []*rights.ErasePlan, done []*rights.Erased, gr
 	if err != nil {
 		return err
 	}
-	err = eachRow(t.ctx, t.st(qeDelTraits), list, func(rows *sql.Rows) error {
+	err = eachRow(t.ctx, t.st(qeDelTraits), []any{list}, func(rows *sql.Rows) error {
 		var name, category string
 		if err := rows.Scan(&subject, &name, &category); err != nil {
 			return err
@@ -381,7 +375,7 @@ func (t *eraseTx) eraseRows(plans []*rights.ErasePlan, done []*rights.Erased, gr
 		hash []byte
 	}
 	var markers []marker
-	err = eachRow(t.ctx, t.st(qeDelIdent), list, func(rows *sql.Rows) error {
+	err = eachRow(t.ctx, t.st(qeDelIdent), []any{list}, func(rows *sql.Rows) error {
 		var kind string
 		var hash []byte
 		if err := rows.Scan(&subject, &kind, &hash); err != nil {
@@ -422,7 +416,7 @@ func (t *eraseTx) eraseRows(plans []*rights.ErasePlan, done []*rights.Erased, gr
 		{qeDelGuardian, func(d *rights.Erased) { d.Rows.GuardianRequests++ }},
 		{qeDelSubjects, func(d *rights.Erased) { d.Rows.Subjects++ }},
 	} {
-		err = eachRow(t.ctx, t.st(d.q), list, func(rows *sql.Rows) error {
+		err = eachRow(t.ctx, t.st(d.q), []any{list}, func(rows *sql.Rows) error {
 			if err := rows.Scan(&subject); err != nil {
 				return err
 			}
@@ -441,11 +435,7 @@ func (t *eraseTx) eraseRows(plans []*rights.ErasePlan, done []*rights.Erased, gr
 }
 
 // eachRow runs a query and fn on each row (fn must not keep RawBytes).
-func eachRow(ctx context.Context, st *sql.Stmt, arg any, fn func(*sql.Rows) error) error {
-	args, ok := arg.([]any)
-	if !ok {
-		args = []any{arg}
-	}
+func eachRow(ctx context.Context, st *sql.Stmt, args []any, fn func(*sql.Rows) error) error {
 	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return err

@@ -6,9 +6,10 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
+
+	json "github.com/goccy/go-json"
 
 	"github.com/garde-privacy/garde"
 )
@@ -36,15 +37,16 @@ import (
 // run: large enough that runs are few (a look-up probes each: ~600 for ten
 // million events), small enough that writing one (a row per subject,
 // appended, in a group's commit) pauses the writer briefly. With 4 × 100
-// event batches, the p99 was 113 ms with 32,768, 91 ms with 16,384 and
-// 58 ms with 8,192 (52 ms with the former B-tree index).
+// event batches, customers known, the p99 was 113 ms with 32,768, 91 ms
+// with 16,384 and 58 ms with 8,192 (the former B-tree index: 52 ms, in a
+// fresh bench/load.sh run).
 var runEvents = 16384
 
 // eventTail indexes the events after the last run, by subject.
 type eventTail struct {
 	mu   sync.RWMutex
 	last int64 // the last run (0: none): the tail holds the events after it
-	seen int64 // the highest id indexed (added by the writer, or read by catchUp)
+	seen int64 // the highest id indexed (added by the writer, read by catchUp, or in a run): never below last
 	next int64 // the next id reserve gives
 	ids  map[garde.SubjectID][]int64
 	n    int
@@ -58,7 +60,7 @@ type eventTail struct {
 func (t *eventTail) reserve(n int) int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	first := max(t.next, t.seen+1, t.last+1)
+	first := max(t.next, t.seen+1)
 	t.next = first + int64(n)
 	return first
 }
@@ -86,7 +88,7 @@ func (db *DB) loadTail(ctx context.Context) error {
 // (added), so this is one look at the table's last id, most of the time.
 func (t *eventTail) catchUp(ctx context.Context, q queryer) error {
 	t.mu.RLock()
-	from := max(t.seen, t.last)
+	from := t.seen
 	t.mu.RUnlock()
 	var top int64
 	if err := q.QueryRowContext(ctx, `SELECT COALESCE(max(id), 0) FROM events`).Scan(&top); err != nil {
@@ -116,7 +118,7 @@ func (t *eventTail) catchUp(ctx context.Context, q queryer) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, e := range found {
-		if e.id > t.seen && e.id > t.last {
+		if e.id > t.seen {
 			t.add(e) // (one the writer also adds is read twice: readers skip repeats)
 			t.seen = e.id
 		}
@@ -214,21 +216,14 @@ func writeRun(ctx context.Context, tx *sql.Tx, tail *eventTail, events []subject
 		args = args[:0]
 		return err
 	}
-	var ids []byte
+	var ids []int64
 	for i := 0; i < len(all); {
 		j := i
-		ids = append(ids[:0], '[')
-		for ; j < len(all) && all[j].subject == all[i].subject; j++ {
-			if j > i {
-				if all[j].id == all[j-1].id {
-					continue // read twice (catchUp)
-				}
-				ids = append(ids, ',')
-			}
-			ids = strconv.AppendInt(ids, all[j].id, 10)
+		for ids = ids[:0]; j < len(all) && all[j].subject == all[i].subject; j++ {
+			ids = append(ids, all[j].id)
 		}
-		ids = append(ids, ']')
-		args = append(args, run, string(all[i].subject), string(ids))
+		// (an id in twice was read by catchUp and added by the writer)
+		args = append(args, run, string(all[i].subject), jsonList(slices.Compact(ids)))
 		if len(args) == 3*perInsert {
 			if err := flush(); err != nil {
 				return 0, err
@@ -255,6 +250,9 @@ type queryer interface {
 // the tail's, then the runs' read through q (see the order above).
 func (db *DB) eventIDs(ctx context.Context, q queryer, subjects []garde.SubjectID) (map[garde.SubjectID][]int64, error) {
 	out := make(map[garde.SubjectID][]int64, len(subjects))
+	if len(subjects) == 0 {
+		return out, nil
+	}
 	if err := db.tail.catchUp(ctx, q); err != nil {
 		return nil, fmt.Errorf("store: events by subject: %w", err)
 	}
@@ -265,9 +263,6 @@ func (db *DB) eventIDs(ctx context.Context, q queryer, subjects []garde.SubjectI
 		}
 	}
 	db.tail.mu.RUnlock()
-	if len(subjects) == 0 {
-		return out, nil
-	}
 	rows, err := q.QueryContext(ctx, `SELECT subject_id, ids FROM event_runs
 		WHERE run IN (SELECT run FROM event_run_list) AND subject_id IN (`+placeholders(len(subjects))+`)`, subjectArgs(subjects)...)
 	if err != nil {
@@ -280,9 +275,11 @@ func (db *DB) eventIDs(ctx context.Context, q queryer, subjects []garde.SubjectI
 		if err := rows.Scan(&s, &ids); err != nil {
 			return nil, fmt.Errorf("store: events by subject: %w", err)
 		}
-		if out[garde.SubjectID(s)], err = appendIDs(out[garde.SubjectID(s)], ids); err != nil {
-			return nil, fmt.Errorf("store: events by subject %s: %w", s, err)
+		var run []int64
+		if err := json.Unmarshal(ids, &run); err != nil {
+			return nil, fmt.Errorf("store: events by subject %s: a damaged run: %w", s, err)
 		}
+		out[garde.SubjectID(s)] = append(out[garde.SubjectID(s)], run...)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: events by subject: %w", err)
@@ -292,25 +289,6 @@ func (db *DB) eventIDs(ctx context.Context, q queryer, subjects []garde.SubjectI
 		out[s] = slices.Compact(ids)
 	}
 	return out, nil
-}
-
-// appendIDs appends the ids of a JSON array of integers.
-func appendIDs(dst []int64, b []byte) ([]int64, error) {
-	s := strings.TrimSpace(string(b))
-	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
-		return dst, fmt.Errorf("a damaged run")
-	}
-	for f := range strings.SplitSeq(s[1:len(s)-1], ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		id, err := strconv.ParseInt(f, 10, 64)
-		if err != nil {
-			return dst, fmt.Errorf("a damaged run")
-		}
-		dst = append(dst, id)
-	}
-	return dst, nil
 }
 
 // allIDs is every id of byS, ascending.
@@ -323,15 +301,26 @@ func allIDs(byS map[garde.SubjectID][]int64) []int64 {
 	return slices.Compact(out)
 }
 
-// idList is ids as a JSON array, for json_each.
-func idList(ids []int64) string {
-	b := make([]byte, 0, 8*len(ids)+2)
-	b = append(b, '[')
-	for i, id := range ids {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, id, 10)
-	}
-	return string(append(b, ']'))
+// jsonList is a list of ids as a JSON array for json_each, bound as text:
+// SQLite reads a blob as JSONB.
+func jsonList[T int64 | garde.SubjectID](list []T) string {
+	b, _ := json.Marshal(list) // numbers or strings: cannot fail
+	return string(b)
 }
+
+// eventsByID is the query of the events among ids (one JSON list) that are
+// still of n subjects (the arguments after it), in id order, newest first
+// if desc: what every reader of events by subject reads once the index
+// has named the ids.
+func eventsByID(n int, desc bool) string {
+	order := "id"
+	if desc {
+		order = "id DESC"
+	}
+	return `SELECT ` + eventColumns + ` FROM events WHERE id IN (SELECT value FROM json_each(?)) AND subject_id IN (` +
+		placeholders(n) + `) ORDER BY ` + order
+}
+
+// eventColumns are the columns of an event as stored (scanStoredEvents
+// and Bundle.eachEvent read them).
+const eventColumns = `id, subject_id, source, type, name, message_id, ts, received_at, purposes, properties, context, sealed`

@@ -129,18 +129,14 @@ func (p *Profiles) newestEvents(ctx context.Context, ids []int64, subjects []gar
 // eventsByID reads the events of ids that are still the subjects', newest
 // first.
 func (p *Profiles) eventsByID(ctx context.Context, ids []int64, subjects []garde.SubjectID) ([]profile.StoredEvent, error) {
-	rows, err := p.db.reader.QueryContext(ctx, `SELECT `+eventColumns+` FROM events
-		WHERE id IN (SELECT value FROM json_each(?)) AND subject_id IN (`+placeholders(len(subjects))+`) ORDER BY id DESC`,
-		append([]any{idList(ids)}, subjectArgs(subjects)...)...)
+	rows, err := p.db.reader.QueryContext(ctx, eventsByID(len(subjects), true),
+		append([]any{jsonList(ids)}, subjectArgs(subjects)...)...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	return scanStoredEvents(rows)
 }
-
-// eventColumns are the columns scanStoredEvents reads.
-const eventColumns = `id, subject_id, source, type, name, message_id, ts, received_at, purposes, properties, context, sealed`
 
 // scanStoredEvents reads the rows of an events query (the columns FindEvents
 // selects).

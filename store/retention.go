@@ -112,11 +112,7 @@ func scanEvents(ctx context.Context, tx *sql.Tx, cursor string, limit int, needS
 	for s := range seen {
 		ids = append(ids, s)
 	}
-	b, err := json.Marshal(ids)
-	if err != nil {
-		return nil, err
-	}
-	rows, err = tx.QueryContext(ctx, qrSeen, string(b)) // text: SQLite reads a blob as JSONB
+	rows, err = tx.QueryContext(ctx, qrSeen, jsonList(ids))
 	if err != nil {
 		return nil, err
 	}
