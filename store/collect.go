@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -49,7 +51,7 @@ func (c *Collect) prepare(ctx context.Context) error {
 		c.stmts = map[string]*sql.Stmt{}
 		for _, q := range []string{qFindIdentity, qFindSubject, qCreateSubject, qCreateIdentity, qMarkIdentified,
 			qMergeMembers, qMergeSubject, qTouchSubject, qCreateEvent, qCreateEvents, qUpsertTrait, qAddViolation,
-			qLastConsent, qCreateConsent, qCreateConsents, qCreateOutbox, qSuppressed} {
+			qLastConsent, qCreateConsent, qCreateConsents, qCreateOutbox, qSuppressed, qRunRows} {
 			st, err := c.db.writer.PrepareContext(ctx, q)
 			if err != nil {
 				c.err = err
@@ -262,8 +264,8 @@ func (t *collectTx) AddViolations(ctx context.Context, v map[collect.ViolationKe
 }
 
 // Commit writes what the group left pending (consent records, written
-// together in multi-row INSERTs; the index's tail as a run, when the group
-// fills it) and commits; then the group's events join the tail.
+// together in multi-row INSERTs; the next rows of the index's pending run)
+// and commits; then the group's events join the tail.
 func (t *collectTx) Commit() error {
 	ctx := context.Background()
 	if len(t.consentRows) > 0 {
@@ -272,22 +274,19 @@ func (t *collectTx) Commit() error {
 		}
 	}
 	tail := t.c.db.tail
-	var run int64
-	if len(t.events) > 0 && tail.size()+len(t.events) >= runEvents {
-		var err error
-		if run, err = writeRun(ctx, t.tx, tail, t.events); err != nil {
-			return err
+	t0 := time.Now()
+	step, wrote, err := tail.writeRunStep(ctx, t.tx, func() *sql.Stmt { return t.stmt(ctx, qRunRows) }, len(t.events))
+	t1 := time.Now()
+	if err == nil {
+		err = t.tx.Commit()
+		if d := time.Since(t0); d > 10*time.Millisecond {
+			fmt.Fprintf(os.Stderr, "COMMIT step=%.1f tx=%.1f\n", float64(t1.Sub(t0).Microseconds())/1000, float64(time.Since(t1).Microseconds())/1000)
 		}
+	} else {
+		t.tx.Rollback()
 	}
-	err := t.tx.Commit()
 	t.release()
-	switch {
-	case err != nil:
-	case run > 0:
-		tail.ran(run)
-	default:
-		tail.added(t.events)
-	}
+	tail.committed(t.events, step, wrote, err)
 	return err
 }
 

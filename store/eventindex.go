@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -18,28 +17,27 @@ import (
 // and the tail — the events after the last run — in memory.
 //
 // The collection writer adds each group's events to the tail once the
-// group has committed; when the tail reaches runEvents, the group that
-// would pass it writes the whole tail, and its own events, as a run in its
-// transaction, and the tail starts over once that commits. A look-up reads
-// the tail first and the runs second (each query its own snapshot, taken
-// after): a run written in between is then in the runs read, so no event
-// is missed, and one read twice is counted once. The index may name events
-// that are gone (retention deletes rows without rewriting runs; another
-// process may erase): every read keeps only the rows still there and still
-// the subject's.
+// group has committed. When the tail reaches runEvents, it is frozen as the
+// pending run, which the following group commits write a slice each
+// (writeRunStep): the rows go in key order (subject within the run), so
+// that they are appended, and no group pauses the writer to write a whole
+// run. Once the run is complete, the tail keeps only the events after it.
+// A look-up reads the tail first and the complete runs second (each query
+// its own snapshot, taken after): a run completed in between is then in
+// the runs read, so no event is missed, and one read twice is counted
+// once. The index may name events that are gone (retention deletes rows
+// without rewriting runs; another process may erase): every read keeps
+// only the rows still there and still the subject's.
 //
 // Events another process inserts (or a test's plain INSERT) are picked up
 // by catchUp at the next look-up; the CLI's verbs that read or erase people
 // build their tail when they open the database and, as before, are meant
 // for a stopped server.
 
-// runEvents is how many events the tail holds before they are written as a
-// run: large enough that runs are few (a look-up probes each: ~600 for ten
-// million events), small enough that writing one (a row per subject,
-// appended, in a group's commit) pauses the writer briefly. With 4 × 100
-// event batches, customers known, the p99 was 113 ms with 32,768, 91 ms
-// with 16,384 and 58 ms with 8,192 (the former B-tree index: 52 ms, in a
-// fresh bench/load.sh run).
+// runEvents is how many events the tail holds before they are frozen as
+// the next run: large enough that runs are few (a look-up probes each:
+// ~600 for ten million events), small enough that the tail's memory stays
+// small (a run is written over the group commits that follow).
 var runEvents = 16384
 
 // eventTail indexes the events after the last run, by subject.
@@ -50,6 +48,9 @@ type eventTail struct {
 	next int64 // the next id reserve gives
 	ids  map[garde.SubjectID][]int64
 	n    int
+	// pending is the run being written (nil: none); its events are in
+	// the tail until it is complete
+	pending *pendingRun
 }
 
 // reserve returns the first of n consecutive ids for new events, above
@@ -74,7 +75,7 @@ type subjectEvent struct {
 // loadTail reads the runs' end and indexes the events after it.
 func (db *DB) loadTail(ctx context.Context) error {
 	t := &eventTail{ids: map[garde.SubjectID][]int64{}}
-	if err := db.writer.QueryRowContext(ctx, `SELECT COALESCE(max(run), 0) FROM event_run_list`).Scan(&t.last); err != nil {
+	if err := db.writer.QueryRowContext(ctx, `SELECT COALESCE(max(run), 0) FROM event_run_list WHERE complete`).Scan(&t.last); err != nil {
 		return err
 	}
 	t.seen = t.last
@@ -131,38 +132,19 @@ func (t *eventTail) add(e subjectEvent) {
 	t.n++
 }
 
-// added records a committed group's events.
-func (t *eventTail) added(events []subjectEvent) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, e := range events {
-		t.add(e)
-		t.seen = max(t.seen, e.id)
-	}
-}
-
-// ran records a committed run: the tail so far, then events, are in it
-// (any event added since with a higher id stays).
-func (t *eventTail) ran(run int64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	ids := t.ids
-	t.last, t.ids, t.n = run, map[garde.SubjectID][]int64{}, 0
-	t.seen = max(t.seen, run)
-	for s, list := range ids {
-		for _, id := range list {
-			if id > run {
-				t.add(subjectEvent{s, id})
-			}
-		}
-	}
-}
-
-// forgetLocked drops erased subjects; t.mu is held.
+// forgetLocked drops erased subjects, from the tail and from the pending
+// run's rows; t.mu is held.
 func (t *eventTail) forgetLocked(subjects []garde.SubjectID) {
 	for _, s := range subjects {
 		t.n -= len(t.ids[s])
 		delete(t.ids, s)
+		if p := t.pending; p != nil {
+			if i, ok := slices.BinarySearchFunc(p.rows, s, func(r runRow, s garde.SubjectID) int {
+				return strings.Compare(string(r.subject), string(s))
+			}); ok {
+				p.rows[i].ids = nil
+			}
+		}
 	}
 }
 
@@ -173,71 +155,168 @@ func (t *eventTail) size() int {
 	return t.n
 }
 
-// entries copies the tail's events.
-func (t *eventTail) entries() []subjectEvent {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	out := make([]subjectEvent, 0, t.n)
-	for s, ids := range t.ids {
-		for _, id := range ids {
-			out = append(out, subjectEvent{s, id})
-		}
-	}
-	return out
+// runChunk is the fewest rows of the pending run a group commit writes,
+// and runPerEvent how many more it writes per event it adds: a run has at
+// most a row per event, so with two the pending run is complete before the
+// tail has gathered another runEvents.
+var runChunk, runPerEvent = 512, 2
+
+// runRowsPerInsert is how many rows of a run one INSERT writes: a
+// statement per row costs SQLite and the driver more than the row, and so
+// does preparing a statement for each INSERT (~1 µs a row of 64).
+const runRowsPerInsert = 64
+
+// qCreateRunRows is the INSERT of n rows of a run; qRunRows, of
+// runRowsPerInsert.
+func qCreateRunRows(n int) string {
+	return `INSERT INTO event_runs (run, subject_id, ids) VALUES (?, ?, ?)` + strings.Repeat(`, (?, ?, ?)`, n-1)
 }
 
-// writeRun writes the tail and events (a group's, not yet in the tail) as
-// one run in tx, and returns the run (the last event's id). The rows go in
-// key order (subject within the run), so that they are appended.
-func writeRun(ctx context.Context, tx *sql.Tx, tail *eventTail, events []subjectEvent) (int64, error) {
-	all := append(tail.entries(), events...)
-	if len(all) == 0 {
-		return 0, nil
-	}
-	slices.SortFunc(all, func(a, b subjectEvent) int {
-		if c := strings.Compare(string(a.subject), string(b.subject)); c != 0 {
-			return c
+var qRunRows = qCreateRunRows(runRowsPerInsert)
+
+// pendingRun is a run being written: its rows (one per subject, in key
+// order) and how many of them committed group commits have written.
+type pendingRun struct {
+	run  int64
+	rows []runRow
+	pos  int
+	// fresh: frozen by the group commit under way, forgotten if it fails
+	fresh bool
+}
+
+// runRow is one subject's events in a run, ascending; nil once the
+// subject is erased.
+type runRow struct {
+	subject garde.SubjectID
+	ids     []int64
+}
+
+// runStep is what a group commit wrote of the pending run: through which
+// row, and whether that completed it.
+type runStep struct {
+	pos  int
+	done bool
+}
+
+// freezeLocked makes the tail, as it is, the pending run; t.mu is held.
+func (t *eventTail) freezeLocked() *pendingRun {
+	p := &pendingRun{rows: make([]runRow, 0, len(t.ids)), fresh: true}
+	for s, ids := range t.ids {
+		if len(ids) == 0 {
+			continue
 		}
-		return cmp.Compare(a.id, b.id)
-	})
-	var run int64
-	for _, e := range all {
-		run = max(run, e.id)
-	}
-	const perInsert = 64
-	args := make([]any, 0, 3*perInsert)
-	flush := func() error {
-		if len(args) == 0 {
-			return nil
-		}
-		n := len(args) / 3
-		q := `INSERT INTO event_runs (run, subject_id, ids) VALUES (?, ?, ?)` + strings.Repeat(`, (?, ?, ?)`, n-1)
-		_, err := tx.ExecContext(ctx, q, args...)
-		args = args[:0]
-		return err
-	}
-	var ids []int64
-	for i := 0; i < len(all); {
-		j := i
-		for ids = ids[:0]; j < len(all) && all[j].subject == all[i].subject; j++ {
-			ids = append(ids, all[j].id)
-		}
+		ids = slices.Clone(ids)
+		slices.Sort(ids)
 		// (an id in twice was read by catchUp and added by the writer)
-		args = append(args, run, string(all[i].subject), jsonList(slices.Compact(ids)))
-		if len(args) == 3*perInsert {
-			if err := flush(); err != nil {
-				return 0, err
+		ids = slices.Compact(ids)
+		p.run = max(p.run, ids[len(ids)-1])
+		p.rows = append(p.rows, runRow{s, ids})
+	}
+	slices.SortFunc(p.rows, func(a, b runRow) int { return strings.Compare(string(a.subject), string(b.subject)) })
+	return p
+}
+
+// writeRunStep writes, in a group commit's transaction, the next rows of
+// the pending run — frozen from the tail first when there is none and the
+// tail holds runEvents — as many as runChunk and runPerEvent say for a
+// group of events. The run is listed when its first rows are written, and
+// marked complete with its last: look-ups read complete runs only, and
+// until then the tail still holds its events. Erasure deletes the
+// rows of every listed run, complete or not, and forgets the erased from
+// the pending run's rows still to write. Rows of a run a crash left
+// incomplete are deleted when the next run is listed. ok is false when
+// there was nothing to write. full gives qRunRows prepared in tx.
+func (t *eventTail) writeRunStep(ctx context.Context, tx *sql.Tx, full func() *sql.Stmt, events int) (step runStep, ok bool, err error) {
+	t.mu.Lock()
+	if t.pending == nil && t.n >= runEvents {
+		t.pending = t.freezeLocked()
+	}
+	p := t.pending
+	if p == nil {
+		t.mu.Unlock()
+		return runStep{}, false, nil
+	}
+	end := min(len(p.rows), p.pos+max(runChunk, runPerEvent*events))
+	rows := make([]runRow, 0, end-p.pos)
+	for _, r := range p.rows[p.pos:end] {
+		if r.ids != nil {
+			rows = append(rows, r)
+		}
+	}
+	t.mu.Unlock()
+	if p.fresh {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM event_runs WHERE run IN (SELECT run FROM event_run_list WHERE NOT complete)`); err != nil {
+			return runStep{}, true, err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM event_run_list WHERE NOT complete`); err != nil {
+			return runStep{}, true, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO event_run_list (run, complete) VALUES (?, 0)`, p.run); err != nil {
+			return runStep{}, true, err
+		}
+	}
+	args := make([]any, 0, 3*runRowsPerInsert)
+	for len(rows) > 0 {
+		n := min(len(rows), runRowsPerInsert)
+		args = args[:0]
+		for _, r := range rows[:n] {
+			args = append(args, p.run, string(r.subject), jsonList(r.ids))
+		}
+		var err error
+		if n == runRowsPerInsert {
+			_, err = full().ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, qCreateRunRows(n), args...)
+		}
+		if err != nil {
+			return runStep{}, true, err
+		}
+		rows = rows[n:]
+	}
+	step = runStep{pos: end, done: end == len(p.rows)}
+	if step.done {
+		if _, err := tx.ExecContext(ctx, `UPDATE event_run_list SET complete = 1 WHERE run = ?`, p.run); err != nil {
+			return runStep{}, true, err
+		}
+	}
+	return step, true, nil
+}
+
+// committed records a group commit's outcome: its events join the tail,
+// and what it wrote of the pending run counts (err == nil); or a run it
+// froze is dropped (err != nil: the rows were rolled back).
+func (t *eventTail) committed(events []subjectEvent, step runStep, wrote bool, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err != nil {
+		if t.pending != nil && t.pending.fresh {
+			t.pending = nil
+		}
+		return
+	}
+	for _, e := range events {
+		t.add(e)
+		t.seen = max(t.seen, e.id)
+	}
+	if !wrote {
+		return
+	}
+	p := t.pending
+	p.pos, p.fresh = step.pos, false
+	if !step.done {
+		return
+	}
+	// the run is complete: the tail keeps the events after it
+	ids := t.ids
+	t.last, t.ids, t.n, t.pending = p.run, map[garde.SubjectID][]int64{}, 0, nil
+	t.seen = max(t.seen, p.run)
+	for s, list := range ids {
+		for _, id := range list {
+			if id > p.run {
+				t.add(subjectEvent{s, id})
 			}
 		}
-		i = j
 	}
-	if err := flush(); err != nil {
-		return 0, err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO event_run_list (run) VALUES (?)`, run); err != nil {
-		return 0, err
-	}
-	return run, nil
 }
 
 // queryer is a connection pool or a transaction.
@@ -264,7 +343,7 @@ func (db *DB) eventIDs(ctx context.Context, q queryer, subjects []garde.SubjectI
 	}
 	db.tail.mu.RUnlock()
 	rows, err := q.QueryContext(ctx, `SELECT subject_id, ids FROM event_runs
-		WHERE run IN (SELECT run FROM event_run_list) AND subject_id IN (`+placeholders(len(subjects))+`)`, subjectArgs(subjects)...)
+		WHERE run IN (SELECT run FROM event_run_list WHERE complete) AND subject_id IN (`+placeholders(len(subjects))+`)`, subjectArgs(subjects)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: events by subject: %w", err)
 	}

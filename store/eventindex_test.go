@@ -24,8 +24,8 @@ import (
 // exactly the rows the table holds for the subject, and an erased subject
 // must be gone from the index.
 func TestEventIndex(t *testing.T) {
-	defer func(n int) { runEvents = n }(runEvents)
-	runEvents = 25
+	defer func(n, c, e int) { runEvents, runChunk, runPerEvent = n, c, e }(runEvents, runChunk, runPerEvent)
+	runEvents, runChunk, runPerEvent = 25, 3, 0 // a run takes several groups
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "garde.db")
 	db, err := OpenSQLite(ctx, path, "data")
@@ -141,6 +141,7 @@ func TestEventIndex(t *testing.T) {
 		db.reader.QueryRow(`SELECT count(*) FROM event_run_list`).Scan(&n)
 		return n
 	}
+	erasedPending, reopenedPending := 0, 0
 	for step := range 200 {
 		name := fmt.Sprint("step ", step)
 		switch r := rnd.IntN(20); {
@@ -158,6 +159,9 @@ func TestEventIndex(t *testing.T) {
 		case r < 19:
 			s := people[rnd.IntN(len(people))]
 			if created[s] && !erased[s] {
+				if db.tail.pending != nil {
+					erasedPending++
+				}
 				plan := &rights.ErasePlan{Subject: s, Members: []garde.SubjectID{s}, Time: time.Now(),
 					Message: func(*rights.Erased) (string, []byte, error) { return rights.TopicSubjectErased, []byte("{}"), nil }}
 				if _, err := NewErase(db).EraseSubjects(ctx, plan); err != nil {
@@ -166,6 +170,9 @@ func TestEventIndex(t *testing.T) {
 				erased[s] = true
 			}
 		default:
+			if db.tail.pending != nil {
+				reopenedPending++
+			}
 			if err := db.Close(); err != nil {
 				t.Fatal(err)
 			}
@@ -175,8 +182,9 @@ func TestEventIndex(t *testing.T) {
 		}
 		check(name)
 	}
-	if n := runs(); n < 20 {
-		t.Fatalf("%d runs written: the test should make many", n)
+	if n := runs(); n < 20 || erasedPending < 3 || reopenedPending < 2 {
+		t.Fatalf("%d runs written, %d erasures and %d reopenings with a run pending: the test should make many",
+			n, erasedPending, reopenedPending)
 	}
 }
 
@@ -214,7 +222,8 @@ func storedIDs(events []profile.StoredEvent) []int64 {
 
 // TestEventRunsMigration: a database of the former layout (an index on
 // events (subject_id, id)) comes out of migration 15 with its events in one
-// run, found by subject, and back again with Down.
+// run, found by subject, and back again with Down (through migration 16's,
+// which drops the runs left incomplete).
 func TestEventRunsMigration(t *testing.T) {
 	ctx := context.Background()
 	path := t.TempDir() + "/garde.db"
@@ -252,6 +261,21 @@ func TestEventRunsMigration(t *testing.T) {
 		}
 	}
 	db.Close()
+	// migration 16 down: a run left incomplete goes, the complete one stays
+	if _, err := w.ExecContext(ctx, `INSERT INTO event_run_list (run, complete) VALUES (99, 0);
+		INSERT INTO event_runs (run, subject_id, ids) VALUES (99, ?, '[31]')`, string(a)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 15); err != nil {
+		t.Fatal(err)
+	}
+	var list string
+	var left int
+	w.QueryRowContext(ctx, `SELECT group_concat(run) FROM event_run_list`).Scan(&list)
+	w.QueryRowContext(ctx, `SELECT count(*) FROM event_runs WHERE run = 99`).Scan(&left)
+	if list != "30" || left != 0 {
+		t.Fatalf("after migration 16 down: runs %q, %d rows of the incomplete one; want run 30 alone", list, left)
+	}
 	if _, err := p.DownTo(ctx, 14); err != nil {
 		t.Fatal(err)
 	}
@@ -310,5 +334,90 @@ func TestEventIndexErasedNewest(t *testing.T) {
 	got, err := db.eventIDs(ctx, db.reader, []garde.SubjectID{a})
 	if want := tableIDs(t, db, a); err != nil || len(want) != 2 || !slices.Equal(got[a], want) {
 		t.Fatalf("a's events after reopening: %v, %v; want %v", got[a], err, want)
+	}
+}
+
+// TestEventRunInterrupted: a run being written is cut short twice — its
+// first group commit fails (the rows and the listing roll back), then the
+// process stops with the run half written — and the run written again
+// afterwards (the same run: no event came in between) is listed once,
+// complete, with no row left of the attempts, and finds every event.
+func TestEventRunInterrupted(t *testing.T) {
+	defer func(n, c, e int) { runEvents, runChunk, runPerEvent = n, c, e }(runEvents, runChunk, runPerEvent)
+	runEvents, runChunk, runPerEvent = 4, 1, 0 // a row per group commit
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "garde.db")
+	db, err := OpenSQLite(ctx, path, "data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close() }()
+	people := []garde.SubjectID{garde.NewSubjectID(), garde.NewSubjectID(), garde.NewSubjectID(), garde.NewSubjectID()}
+	group := func(rows ...garde.SubjectID) error {
+		t.Helper()
+		tx, err := NewCollect(db).BeginCollect(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var events []collect.EventRow
+		for _, s := range rows {
+			tx.CreateSubject(ctx, s, false, time.Now())
+			events = append(events, collect.EventRow{Subject: s, Source: "web", Type: "track", Name: "E", MessageID: "m",
+				Time: time.Now(), Received: time.Now(), Properties: []byte("{}"), Context: []byte("{}")})
+		}
+		if err := tx.CreateEvents(ctx, events); err != nil {
+			t.Fatal(err)
+		}
+		return tx.Commit()
+	}
+	exec := func(q string) {
+		t.Helper()
+		if _, err := db.writer.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := group(people...); err != nil { // events 1–4: the tail is full
+		t.Fatal(err)
+	}
+	exec(`CREATE TRIGGER no_runs BEFORE INSERT ON event_run_list BEGIN SELECT RAISE(ABORT, 'refused'); END`)
+	if err := group(); err == nil {
+		t.Fatal("the group commit that lists the run should fail")
+	}
+	exec(`DROP TRIGGER no_runs`)
+	if db.tail.pending != nil {
+		t.Fatal("the run the failed commit froze is still pending")
+	}
+	for range 2 { // two of the four rows
+		if err := group(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil { // stopped with the run half written
+		t.Fatal(err)
+	}
+	if db, err = OpenSQLite(ctx, path, "data"); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		if err := group(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var list string
+	var rows int
+	db.reader.QueryRow(`SELECT group_concat(run || ':' || complete) FROM event_run_list`).Scan(&list)
+	db.reader.QueryRow(`SELECT count(*) FROM event_runs`).Scan(&rows)
+	if list != "4:1" || rows != 4 || db.tail.n != 0 || db.tail.pending != nil {
+		t.Fatalf("runs %q with %d rows, %d events in the tail (pending %v); want run 4 complete, its 4 rows, and an empty tail",
+			list, rows, db.tail.n, db.tail.pending != nil)
+	}
+	got, err := db.eventIDs(ctx, db.reader, people)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range people {
+		if want := tableIDs(t, db, s); len(want) != 1 || !slices.Equal(got[s], want) {
+			t.Fatalf("%s: %v, want %v", s, got[s], want)
+		}
 	}
 }

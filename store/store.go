@@ -43,6 +43,10 @@ type DB struct {
 	// wal is SQLite's write-ahead log file, opened by syncWAL
 	walMu sync.Mutex
 	wal   *os.File
+	// main is the database file, opened by the checkpointer to flush it,
+	// and closed after every connection: closing a descriptor of the file
+	// drops the process's locks on it
+	main *os.File
 	// tail indexes by subject the events after the last run (data
 	// database only; see eventindex.go)
 	tail *eventTail
@@ -74,6 +78,9 @@ func (db *DB) Close() error {
 	err := db.reader.Close()
 	if werr := db.writer.Close(); err == nil {
 		err = werr
+	}
+	if db.main != nil {
+		db.main.Close()
 	}
 	return err
 }
