@@ -345,6 +345,8 @@ func TestEventIndexErasedNewest(t *testing.T) {
 func TestEventRunInterrupted(t *testing.T) {
 	defer func(n, c, e int) { runEvents, runChunk, runPerEvent = n, c, e }(runEvents, runChunk, runPerEvent)
 	runEvents, runChunk, runPerEvent = 4, 1, 0 // a row per group commit
+	defer func(w bool) { sortWait = w }(sortWait)
+	sortWait = true
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "garde.db")
 	db, err := OpenSQLite(ctx, path, "data")
@@ -379,6 +381,9 @@ func TestEventRunInterrupted(t *testing.T) {
 	if err := group(people...); err != nil { // events 1–4: the tail is full
 		t.Fatal(err)
 	}
+	if err := group(); err != nil { // freezes the tail
+		t.Fatal(err)
+	}
 	exec(`CREATE TRIGGER no_runs BEFORE INSERT ON event_run_list BEGIN SELECT RAISE(ABORT, 'refused'); END`)
 	if err := group(); err == nil {
 		t.Fatal("the group commit that lists the run should fail")
@@ -398,7 +403,7 @@ func TestEventRunInterrupted(t *testing.T) {
 	if db, err = OpenSQLite(ctx, path, "data"); err != nil {
 		t.Fatal(err)
 	}
-	for range 4 {
+	for range 5 { // one freezes the tail again, four write the run
 		if err := group(); err != nil {
 			t.Fatal(err)
 		}
@@ -419,5 +424,60 @@ func TestEventRunInterrupted(t *testing.T) {
 		if want := tableIDs(t, db, s); len(want) != 1 || !slices.Equal(got[s], want) {
 			t.Fatalf("%s: %v, want %v", s, got[s], want)
 		}
+	}
+}
+
+// TestEventRunErasedWhileSorting: a person erased after the tail is frozen
+// and before the run, sorted meanwhile, is written is left out of it.
+func TestEventRunErasedWhileSorting(t *testing.T) {
+	defer func(n, c, e int) { runEvents, runChunk, runPerEvent = n, c, e }(runEvents, runChunk, runPerEvent)
+	runEvents, runChunk, runPerEvent = 4, 1, 0
+	defer func(w bool) { sortWait = w }(sortWait)
+	sortWait = true
+	ctx := context.Background()
+	db, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "garde.db"), "data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	people := []garde.SubjectID{garde.NewSubjectID(), garde.NewSubjectID(), garde.NewSubjectID(), garde.NewSubjectID()}
+	group := func(rows ...garde.SubjectID) {
+		t.Helper()
+		tx, err := NewCollect(db).BeginCollect(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var events []collect.EventRow
+		for _, s := range rows {
+			tx.CreateSubject(ctx, s, false, time.Now())
+			events = append(events, collect.EventRow{Subject: s, Source: "web", Type: "track", Name: "E", MessageID: "m",
+				Time: time.Now(), Received: time.Now(), Properties: []byte("{}"), Context: []byte("{}")})
+		}
+		if err := tx.CreateEvents(ctx, events); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	group(people...)
+	group() // freezes the tail: the run is sorted meanwhile
+	if db.tail.sorting == nil || db.tail.pending != nil {
+		t.Fatal("the tail should be frozen, its run not yet pending")
+	}
+	erased := people[1]
+	plan := &rights.ErasePlan{Subject: erased, Members: []garde.SubjectID{erased}, Time: time.Now(),
+		Message: func(*rights.Erased) (string, []byte, error) { return rights.TopicSubjectErased, []byte("{}"), nil }}
+	if _, err := NewErase(db).EraseSubjects(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		group()
+	}
+	var rows, left int
+	db.reader.QueryRow(`SELECT count(*) FROM event_runs`).Scan(&rows)
+	db.reader.QueryRow(`SELECT count(*) FROM event_runs WHERE subject_id = ?`, string(erased)).Scan(&left)
+	if rows != 3 || left != 0 || db.tail.pending != nil {
+		t.Fatalf("%d rows, %d of the erased person's, pending %v; want the 3 others' in a complete run", rows, left, db.tail.pending != nil)
 	}
 }
