@@ -91,6 +91,17 @@ type WriterOptions struct {
 	MaxPending int
 	// MaxGroup is how many events one group commit takes at most.
 	MaxGroup int
+	// Linger is how long the writer waits for more submissions when a
+	// group would hold fewer than LingerEvents and the last group had
+	// several submissions (callers are concurrent). A group commit costs
+	// much the same whatever its size (its pages written, its audit
+	// entry): with 32 concurrent single-event calls, groups of ~6 events
+	// gave 4,100–4,600 events/s, and a linger of 1 ms 5,800–6,300, with a
+	// lower p50 (5 ms instead of 7). Batches of 100 never linger, nor
+	// does a lone caller. Default 1 ms and 32 events; a negative Linger
+	// turns it off.
+	Linger       time.Duration
+	LingerEvents int
 }
 
 // Writer is the single writer of the collection path: it takes prepared
@@ -209,6 +220,12 @@ func NewWriter(st Store, keys Keys, gate Gate, purposes func(inventory.PurposeSe
 	}
 	if opts.MaxPending <= 0 {
 		opts.MaxPending = 50_000
+	}
+	if opts.Linger == 0 {
+		opts.Linger = time.Millisecond
+	}
+	if opts.LingerEvents <= 0 {
+		opts.LingerEvents = 32
 	}
 	if opts.MaxGroup <= 0 {
 		opts.MaxGroup = 10_000
@@ -418,6 +435,7 @@ func (w *Writer) run() {
 	}
 	group := make([]*submission, 0, 64)
 	var held *submission // an Exclusive met while filling a group: it runs next
+	lastSubs := 0 // submissions in the last group
 	for {
 		first := held
 		held = nil
@@ -433,23 +451,40 @@ func (w *Writer) run() {
 		}
 		group = append(group[:0], first)
 		n := first.size()
+		var linger *time.Timer // armed once per group (WriterOptions.Linger)
 	fill:
 		for n < w.opts.MaxGroup {
+			var s *submission
+			var ok bool
 			select {
-			case s, ok := <-w.queue:
-				if !ok {
-					break fill
-				}
-				if s.exclusive != nil {
-					held = s
-					break fill
-				}
-				group = append(group, s)
-				n += s.size()
+			case s, ok = <-w.queue:
 			default:
+				if linger == nil && w.opts.Linger > 0 && n < w.opts.LingerEvents && lastSubs > 1 {
+					linger = time.NewTimer(w.opts.Linger)
+				}
+				if linger == nil || n >= w.opts.LingerEvents {
+					break fill
+				}
+				select {
+				case s, ok = <-w.queue:
+				case <-linger.C:
+					break fill
+				}
+			}
+			if !ok {
 				break fill
 			}
+			if s.exclusive != nil {
+				held = s
+				break fill
+			}
+			group = append(group, s)
+			n += s.size()
 		}
+		if linger != nil {
+			linger.Stop()
+		}
+		lastSubs = len(group)
 		start := time.Now()
 		err := w.commit(group)
 		w.metrics.GroupSeconds.Observe(time.Since(start).Seconds())
@@ -873,3 +908,4 @@ func (w *Writer) replaceIdentity(ctx context.Context, tx Tx, s garde.SubjectID, 
 	w.ids.ids.Add(idKey(id), s)
 	return nil, nil
 }
+

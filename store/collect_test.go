@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -198,5 +199,115 @@ func TestGroupAckAfterSync(t *testing.T) {
 	st.release <- errors.New("the disk is gone")
 	if err := <-done; garde.ErrorCode(err) != garde.EUnavailable {
 		t.Fatalf("a failed Sync answered %v, want unavailable", err)
+	}
+}
+
+// gatedBegin holds every group commit at its start until the gate lets
+// it through, and counts them.
+type gatedBegin struct {
+	*store.Collect
+	gate   chan struct{}
+	groups atomic.Int64
+}
+
+func (g *gatedBegin) BeginCollect(ctx context.Context) (collect.Tx, error) {
+	<-g.gate
+	g.groups.Add(1)
+	return g.Collect.BeginCollect(ctx)
+}
+
+// TestGroupLinger: once a group held several submissions (callers are
+// concurrent), the writer waits for more before committing a small group
+// (WriterOptions.Linger, here an hour: the group commits when it holds
+// LingerEvents); a lone caller's submissions never wait.
+func TestGroupLinger(t *testing.T) {
+	ctx := context.Background()
+	st := &gatedBegin{Collect: store.NewCollect(openData(t)), gate: make(chan struct{}, 100)}
+	reg := prometheus.NewRegistry()
+	w := collect.NewWriter(st, nil, nil, func(inventory.PurposeSet) string { return "service" },
+		collect.WriterOptions{Linger: time.Hour, LingerEvents: 3}, slog.New(slog.NewTextHandler(io.Discard, nil)), collect.NewMetrics(reg))
+	defer w.Close()
+	now := time.Now()
+	submit := func(anon string) chan error {
+		rec := collect.Record{Source: "web", Type: "track", Name: "E", MessageID: anon, StoreEvent: true, Time: now, Received: now,
+			IDs: []collect.Identity{{Kind: collect.IdentityAnon, Hash: []byte(anon)}}, Purposes: 1, Serves: 1,
+			Properties: []byte("{}"), Context: []byte("{}")}
+		done := make(chan error, 1)
+		go func() { done <- w.Submit(ctx, []collect.Record{rec}, &collect.Tally{}) }()
+		return done
+	}
+	acked := func(name string, done chan error, within time.Duration) bool {
+		t.Helper()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			return true
+		case <-time.After(within):
+			return false
+		}
+	}
+	queued := func() float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "garde_writer_queue_events" {
+				return mf.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+		t.Fatal("no writer queue gauge")
+		return 0
+	}
+	pending := func(n float64) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); queued() != n; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%v events pending, want %v", queued(), n)
+			}
+		}
+	}
+	groups := st.groups.Load
+
+	// a lone caller: one submission at a time, none waits
+	for _, name := range []string{"a", "b"} {
+		st.gate <- struct{}{}
+		if !acked(name, submit(name), 5*time.Second) {
+			t.Fatalf("a lone caller's submission %s waited", name)
+		}
+	}
+	// two submissions queued while the writer is held: one group of two
+	c := submit("c")
+	pending(1)
+	time.Sleep(20 * time.Millisecond) // the writer has taken c and waits at the gate
+	d, e := submit("d"), submit("e")
+	pending(3)
+	time.Sleep(20 * time.Millisecond) // (counted before queued)
+	st.gate <- struct{}{}
+	st.gate <- struct{}{}
+	for name, done := range map[string]chan error{"c": c, "d": d, "e": e} {
+		if !acked(name, done, 5*time.Second) {
+			t.Fatalf("%s was not acknowledged", name)
+		}
+	}
+	if n := groups(); n != 4 {
+		t.Fatalf("%d group commits, want 4 (a, b, c, then d and e together)", n)
+	}
+	// callers are concurrent now: a small group waits until it holds 3
+	st.gate <- struct{}{}
+	f := submit("f")
+	if acked("f", f, 100*time.Millisecond) {
+		t.Fatal("f was committed alone: the writer did not wait for more")
+	}
+	g, h := submit("g"), submit("h")
+	for name, done := range map[string]chan error{"f": f, "g": g, "h": h} {
+		if !acked(name, done, 5*time.Second) {
+			t.Fatalf("%s was not acknowledged", name)
+		}
+	}
+	if n := groups(); n != 5 {
+		t.Fatalf("%d group commits, want 5 (f, g and h together)", n)
 	}
 }
