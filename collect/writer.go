@@ -435,7 +435,7 @@ func (w *Writer) run() {
 	}
 	group := make([]*submission, 0, 64)
 	var held *submission // an Exclusive met while filling a group: it runs next
-	lastSubs := 0 // submissions in the last group
+	lastSubs := 0        // submissions in the last group
 	for {
 		first := held
 		held = nil
@@ -908,4 +908,3 @@ func (w *Writer) replaceIdentity(ctx context.Context, tx Tx, s garde.SubjectID, 
 	w.ids.ids.Add(idKey(id), s)
 	return nil, nil
 }
-
