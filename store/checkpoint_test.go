@@ -68,3 +68,25 @@ func countT(t *testing.T, db *DB) int {
 	}
 	return n
 }
+
+// TestPageSizes: a data database is created with pages of dataPageSize, in
+// WAL mode (the driver runs its _pragma list sorted by name: a page size
+// set after the journal mode would be ignored), and the key store keeps
+// SQLite's 4 KiB.
+func TestPageSizes(t *testing.T) {
+	ctx := context.Background()
+	for set, want := range map[string]int{"data": dataPageSize, "keys": 4096} {
+		db, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), set+".db"), set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var size int
+		var mode string
+		db.writer.QueryRow(`PRAGMA page_size`).Scan(&size)
+		db.writer.QueryRow(`PRAGMA journal_mode`).Scan(&mode)
+		db.Close()
+		if size != want || mode != "wal" {
+			t.Errorf("%s: pages of %d bytes in journal mode %q, want %d and wal", set, size, mode, want)
+		}
+	}
+}
