@@ -155,21 +155,12 @@ func (h *heldSync) Sync() error {
 // made it durable (and fails if Sync does), while the writer connection
 // goes back to synchronous FULL for every other transaction.
 func TestGroupAckAfterSync(t *testing.T) {
-	ctx := context.Background()
 	db := openData(t)
 	st := &heldSync{Collect: store.NewCollect(db), release: make(chan error)}
 	w := collect.NewWriter(st, nil, nil, func(inventory.PurposeSet) string { return "service" }, collect.WriterOptions{},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), collect.NewMetrics(prometheus.NewRegistry()))
 	defer w.Close()
-	now := time.Now()
-	submit := func(anon string) chan error {
-		rec := collect.Record{Source: "web", Type: "track", Name: "E", MessageID: anon, StoreEvent: true, Time: now, Received: now,
-			IDs: []collect.Identity{{Kind: collect.IdentityAnon, Hash: []byte(anon)}}, Purposes: 1, Serves: 1,
-			Properties: []byte("{}"), Context: []byte("{}")}
-		done := make(chan error, 1)
-		go func() { done <- w.Submit(ctx, []collect.Record{rec}, &collect.Tally{}) }()
-		return done
-	}
+	submit := submitter(w)
 	count := func() (n int) {
 		db.Reader().QueryRow(`SELECT count(*) FROM events`).Scan(&n)
 		return n
@@ -221,21 +212,12 @@ func (g *gatedBegin) BeginCollect(ctx context.Context) (collect.Tx, error) {
 // (WriterOptions.Linger, here an hour: the group commits when it holds
 // LingerEvents); a lone caller's submissions never wait.
 func TestGroupLinger(t *testing.T) {
-	ctx := context.Background()
 	st := &gatedBegin{Collect: store.NewCollect(openData(t)), gate: make(chan struct{}, 100)}
 	reg := prometheus.NewRegistry()
 	w := collect.NewWriter(st, nil, nil, func(inventory.PurposeSet) string { return "service" },
 		collect.WriterOptions{Linger: time.Hour, LingerEvents: 3}, slog.New(slog.NewTextHandler(io.Discard, nil)), collect.NewMetrics(reg))
 	defer w.Close()
-	now := time.Now()
-	submit := func(anon string) chan error {
-		rec := collect.Record{Source: "web", Type: "track", Name: "E", MessageID: anon, StoreEvent: true, Time: now, Received: now,
-			IDs: []collect.Identity{{Kind: collect.IdentityAnon, Hash: []byte(anon)}}, Purposes: 1, Serves: 1,
-			Properties: []byte("{}"), Context: []byte("{}")}
-		done := make(chan error, 1)
-		go func() { done <- w.Submit(ctx, []collect.Record{rec}, &collect.Tally{}) }()
-		return done
-	}
+	submit := submitter(w)
 	acked := func(name string, done chan error, within time.Duration) bool {
 		t.Helper()
 		select {
@@ -309,5 +291,19 @@ func TestGroupLinger(t *testing.T) {
 	}
 	if n := groups(); n != 5 {
 		t.Fatalf("%d group commits, want 5 (f, g and h together)", n)
+	}
+}
+
+// submitter returns a function that submits one event of a new anonymous
+// visitor to w on a goroutine of its own, and gives the answer's channel.
+func submitter(w *collect.Writer) func(anon string) chan error {
+	now := time.Now()
+	return func(anon string) chan error {
+		rec := collect.Record{Source: "web", Type: "track", Name: "E", MessageID: anon, StoreEvent: true, Time: now, Received: now,
+			IDs: []collect.Identity{{Kind: collect.IdentityAnon, Hash: []byte(anon)}}, Purposes: 1, Serves: 1,
+			Properties: []byte("{}"), Context: []byte("{}")}
+		done := make(chan error, 1)
+		go func() { done <- w.Submit(context.Background(), []collect.Record{rec}, &collect.Tally{}) }()
+		return done
 	}
 }

@@ -293,6 +293,8 @@ func TestEventRunsMigration(t *testing.T) {
 func TestEventIndexErasedNewest(t *testing.T) {
 	defer func(n int) { runEvents = n }(runEvents)
 	runEvents = 2
+	defer func(w bool) { sortWait = w }(sortWait)
+	sortWait = true
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "garde.db")
 	db, err := OpenSQLite(ctx, path, "data")
@@ -302,24 +304,16 @@ func TestEventIndexErasedNewest(t *testing.T) {
 	a, b := garde.NewSubjectID(), garde.NewSubjectID()
 	write := func(rows ...garde.SubjectID) {
 		t.Helper()
-		tx, err := NewCollect(db).BeginCollect(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var events []collect.EventRow
-		for _, s := range rows {
-			tx.CreateSubject(ctx, s, false, time.Now())
-			events = append(events, collect.EventRow{Subject: s, Source: "web", Type: "track", Name: "E", MessageID: "m",
-				Time: time.Now(), Received: time.Now(), Properties: []byte("{}"), Context: []byte("{}")})
-		}
-		if err := tx.CreateEvents(ctx, events); err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
+		if err := commitGroup(t, db, rows...); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write(a, b) // a run: a's event 1, b's event 2
+	write(a, b) // a's event 1, b's event 2
+	write()     // freezes the tail
+	write()     // writes it as a run
+	if db.tail.last != 2 {
+		t.Fatalf("last run %d, want 2", db.tail.last)
+	}
 	plan := &rights.ErasePlan{Subject: b, Members: []garde.SubjectID{b}, Time: time.Now(),
 		Message: func(*rights.Erased) (string, []byte, error) { return rights.TopicSubjectErased, []byte("{}"), nil }}
 	if _, err := NewErase(db).EraseSubjects(ctx, plan); err != nil {
@@ -355,23 +349,7 @@ func TestEventRunInterrupted(t *testing.T) {
 	}
 	defer func() { db.Close() }()
 	people := []garde.SubjectID{garde.NewSubjectID(), garde.NewSubjectID(), garde.NewSubjectID(), garde.NewSubjectID()}
-	group := func(rows ...garde.SubjectID) error {
-		t.Helper()
-		tx, err := NewCollect(db).BeginCollect(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var events []collect.EventRow
-		for _, s := range rows {
-			tx.CreateSubject(ctx, s, false, time.Now())
-			events = append(events, collect.EventRow{Subject: s, Source: "web", Type: "track", Name: "E", MessageID: "m",
-				Time: time.Now(), Received: time.Now(), Properties: []byte("{}"), Context: []byte("{}")})
-		}
-		if err := tx.CreateEvents(ctx, events); err != nil {
-			t.Fatal(err)
-		}
-		return tx.Commit()
-	}
+	group := func(rows ...garde.SubjectID) error { return commitGroup(t, db, rows...) }
 	exec := func(q string) {
 		t.Helper()
 		if _, err := db.writer.ExecContext(ctx, q); err != nil {
@@ -443,20 +421,7 @@ func TestEventRunErasedWhileSorting(t *testing.T) {
 	people := []garde.SubjectID{garde.NewSubjectID(), garde.NewSubjectID(), garde.NewSubjectID(), garde.NewSubjectID()}
 	group := func(rows ...garde.SubjectID) {
 		t.Helper()
-		tx, err := NewCollect(db).BeginCollect(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var events []collect.EventRow
-		for _, s := range rows {
-			tx.CreateSubject(ctx, s, false, time.Now())
-			events = append(events, collect.EventRow{Subject: s, Source: "web", Type: "track", Name: "E", MessageID: "m",
-				Time: time.Now(), Received: time.Now(), Properties: []byte("{}"), Context: []byte("{}")})
-		}
-		if err := tx.CreateEvents(ctx, events); err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
+		if err := commitGroup(t, db, rows...); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -480,4 +445,25 @@ func TestEventRunErasedWhileSorting(t *testing.T) {
 	if rows != 3 || left != 0 || db.tail.pending != nil {
 		t.Fatalf("%d rows, %d of the erased person's, pending %v; want the 3 others' in a complete run", rows, left, db.tail.pending != nil)
 	}
+}
+
+// commitGroup writes, in one group commit, an event of each of rows,
+// creating the subjects, and returns the commit's error.
+func commitGroup(t *testing.T, db *DB, rows ...garde.SubjectID) error {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := NewCollect(db).BeginCollect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []collect.EventRow
+	for _, s := range rows {
+		tx.CreateSubject(ctx, s, false, time.Now())
+		events = append(events, collect.EventRow{Subject: s, Source: "web", Type: "track", Name: "E", MessageID: "m",
+			Time: time.Now(), Received: time.Now(), Properties: []byte("{}"), Context: []byte("{}")})
+	}
+	if err := tx.CreateEvents(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	return tx.Commit()
 }
