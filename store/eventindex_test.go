@@ -24,8 +24,7 @@ import (
 // exactly the rows the table holds for the subject, and an erased subject
 // must be gone from the index.
 func TestEventIndex(t *testing.T) {
-	defer func(n, c, e int) { runEvents, runChunk, runPerEvent = n, c, e }(runEvents, runChunk, runPerEvent)
-	runEvents, runChunk, runPerEvent = 25, 3, 0 // a run takes several groups
+	setRuns(t, 25, 3, 0, false) // a run takes several groups
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "garde.db")
 	db, err := OpenSQLite(ctx, path, "data")
@@ -291,10 +290,7 @@ func TestEventRunsMigration(t *testing.T) {
 // one above the highest row), or the tail rebuilt at open — the events
 // after the last run — would miss it.
 func TestEventIndexErasedNewest(t *testing.T) {
-	defer func(n int) { runEvents = n }(runEvents)
-	runEvents = 2
-	defer func(w bool) { sortWait = w }(sortWait)
-	sortWait = true
+	setRuns(t, 2, runChunk, runPerEvent, true)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "garde.db")
 	db, err := OpenSQLite(ctx, path, "data")
@@ -337,10 +333,7 @@ func TestEventIndexErasedNewest(t *testing.T) {
 // afterwards (the same run: no event came in between) is listed once,
 // complete, with no row left of the attempts, and finds every event.
 func TestEventRunInterrupted(t *testing.T) {
-	defer func(n, c, e int) { runEvents, runChunk, runPerEvent = n, c, e }(runEvents, runChunk, runPerEvent)
-	runEvents, runChunk, runPerEvent = 4, 1, 0 // a row per group commit
-	defer func(w bool) { sortWait = w }(sortWait)
-	sortWait = true
+	setRuns(t, 4, 1, 0, true) // a row per group commit
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "garde.db")
 	db, err := OpenSQLite(ctx, path, "data")
@@ -408,10 +401,7 @@ func TestEventRunInterrupted(t *testing.T) {
 // TestEventRunErasedWhileSorting: a person erased after the tail is frozen
 // and before the run, sorted meanwhile, is written is left out of it.
 func TestEventRunErasedWhileSorting(t *testing.T) {
-	defer func(n, c, e int) { runEvents, runChunk, runPerEvent = n, c, e }(runEvents, runChunk, runPerEvent)
-	runEvents, runChunk, runPerEvent = 4, 1, 0
-	defer func(w bool) { sortWait = w }(sortWait)
-	sortWait = true
+	setRuns(t, 4, 1, 0, true)
 	ctx := context.Background()
 	db, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "garde.db"), "data")
 	if err != nil {
@@ -466,4 +456,12 @@ func commitGroup(t *testing.T, db *DB, rows ...garde.SubjectID) error {
 		t.Fatal(err)
 	}
 	return tx.Commit()
+}
+
+// setRuns sets the index's sizes (runEvents, runChunk, runPerEvent) and
+// sortWait for the test, as they were once it ends.
+func setRuns(t *testing.T, events, chunk, perEvent int, wait bool) {
+	e, c, p, w := runEvents, runChunk, runPerEvent, sortWait
+	t.Cleanup(func() { runEvents, runChunk, runPerEvent, sortWait = e, c, p, w })
+	runEvents, runChunk, runPerEvent, sortWait = events, chunk, perEvent, wait
 }
