@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -274,14 +272,9 @@ func (t *collectTx) Commit() error {
 		}
 	}
 	tail := t.c.db.tail
-	t0 := time.Now()
 	step, wrote, err := tail.writeRunStep(ctx, t.tx, func() *sql.Stmt { return t.stmt(ctx, qRunRows) }, len(t.events))
-	t1 := time.Now()
 	if err == nil {
 		err = t.tx.Commit()
-		if d := time.Since(t0); d > 10*time.Millisecond {
-			fmt.Fprintf(os.Stderr, "COMMIT step=%.1f tx=%.1f\n", float64(t1.Sub(t0).Microseconds())/1000, float64(time.Since(t1).Microseconds())/1000)
-		}
 	} else {
 		t.tx.Rollback()
 	}

@@ -223,8 +223,9 @@ func sortRun(rows []runRow) *pendingRun {
 		ids := slices.Clone(rows[i].ids)
 		slices.Sort(ids)
 		// (an id in twice was read by catchUp and added by the writer)
-		rows[i].ids = slices.Compact(ids)
-		p.run = max(p.run, ids[len(rows[i].ids)-1])
+		ids = slices.Compact(ids)
+		rows[i].ids = ids
+		p.run = max(p.run, ids[len(ids)-1])
 	}
 	slices.SortFunc(rows, func(a, b runRow) int { return strings.Compare(string(a.subject), string(b.subject)) })
 	return p
@@ -269,12 +270,12 @@ func (t *eventTail) pendingLocked() *pendingRun {
 }
 
 // writeRunStep writes, in a group commit's transaction, the next rows of
-// the pending run (pendingLocked) — as many as runChunk and runPerEvent say for a
-// group of events. The run is listed when its first rows are written, and
-// marked complete with its last: look-ups read complete runs only, and
-// until then the tail still holds its events. Erasure deletes the
-// rows of every listed run, complete or not, and forgets the erased from
-// the pending run's rows still to write. Rows of a run a crash left
+// the pending run (pendingLocked): as many as runChunk and runPerEvent say
+// for a group of events. The run is listed when its first rows are
+// written, and marked complete with its last: look-ups read complete runs
+// only, and until then the tail still holds its events. Erasure deletes
+// the rows of every listed run, complete or not, and forgets the erased
+// from the pending run's rows still to write. Rows of a run a crash left
 // incomplete are deleted when the next run is listed. ok is false when
 // there was nothing to write. full gives qRunRows prepared in tx.
 func (t *eventTail) writeRunStep(ctx context.Context, tx *sql.Tx, full func() *sql.Stmt, events int) (step runStep, ok bool, err error) {

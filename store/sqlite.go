@@ -27,9 +27,9 @@ import (
 // write system call, which costs 10–20 µs of CPU on the project VM under
 // load: with 16 KiB pages, 16 × 100 event batches went from 47,000–53,000
 // to 52,000–61,000 events/s over 15 s, and from 41,100 to 47,000 over a
-// minute (A/B, alternated), for ~20 % more bytes written. (8 KiB: no clear gain; 32 KiB: no
-// better than 16, and 350 MB of RSS.) The page size is set when a database
-// is created: one created before keeps its own. The key store's writes are
+// minute (A/B, alternated), for ~20 % more bytes written. (8 KiB: no
+// clear gain; 32 KiB: no better than 16, and 350 MB of RSS.) The page size
+// is set when a database is created: one created before keeps its own. The key store's writes are
 // a key here and there, and erasure shreds one: larger pages would only
 // make each of them write more.
 //
