@@ -150,13 +150,6 @@ func (t *eventTail) forgetLocked(subjects []garde.SubjectID) {
 	}
 }
 
-// size is how many events the tail holds.
-func (t *eventTail) size() int {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.n
-}
-
 // runChunk is the fewest rows of the pending run a group commit writes,
 // and runPerEvent how many more it writes per event it adds: a run has at
 // most a row per event, so with two the pending run is complete before the
