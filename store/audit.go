@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -73,25 +72,11 @@ const (
 	qFindCheckpoints  = `SELECT seq, hash, at, key_id, signature FROM audit_checkpoints ORDER BY seq`
 )
 
-// Multi-row inserts, prepared for a few row counts (rowsPer): a batch is
-// written with as few statements as those counts allow (a one-entry
-// append, with one.)
+// The log's multi-row inserts (see multiRow).
 var (
-	rowsPer        = []int{64, 32, 16, 8, 7, 6, 5, 4, 3, 2, 1}
 	qCreateSegment = multiRow(`INSERT INTO audit_segments (first_seq, min_at, max_at, body) VALUES `, 4, "")
 	qCreateKeys    = multiRow(`INSERT INTO audit_keys (first_seq, key) VALUES `, 2, ` ON CONFLICT DO NOTHING`)
 )
-
-// multiRow returns the insert of n rows of cols values, then suffix, for
-// each n of rowsPer.
-func multiRow(prefix string, cols int, suffix string) map[int]string {
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
-	qs := map[int]string{}
-	for _, n := range rowsPer {
-		qs[n] = prefix + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + suffix
-	}
-	return qs
-}
 
 // preparedAudit lists what Audit prepares once on the writer.
 func preparedAudit() []string {
@@ -366,22 +351,9 @@ func (t *auditTx) CreateAudit(ctx context.Context, entries []audit.Entry, encode
 	return nil
 }
 
-// insert writes rows (cols values each, flattened) with the multi-row
-// statements of qs, largest first.
+// insert writes rows with the multi-row statements of qs (insertRows).
 func (t *auditTx) insert(ctx context.Context, qs map[int]string, cols int, rows []any) error {
-	for _, n := range rowsPer {
-		for len(rows) >= n*cols {
-			st, err := t.stmt(ctx, qs[n])
-			if err != nil {
-				return err
-			}
-			if _, err := st.ExecContext(ctx, rows[:n*cols]...); err != nil {
-				return err
-			}
-			rows = rows[n*cols:]
-		}
-	}
-	return nil
+	return insertRows(ctx, func(q string) (*sql.Stmt, error) { return t.stmt(ctx, q) }, qs, cols, rows)
 }
 
 func (t *auditTx) CreateCheckpoint(ctx context.Context, cp audit.Checkpoint) error {

@@ -47,9 +47,13 @@ func NewCollect(db *DB) *Collect { return &Collect{db: db} }
 func (c *Collect) prepare(ctx context.Context) error {
 	c.once.Do(func() {
 		c.stmts = map[string]*sql.Stmt{}
-		for _, q := range []string{qFindIdentity, qFindSubject, qCreateSubject, qCreateIdentity, qMarkIdentified,
+		qs := []string{qFindIdentity, qFindSubject, qCreateSubject, qCreateIdentity, qMarkIdentified,
 			qMergeMembers, qMergeSubject, qTouchSubject, qCreateEvent, qCreateEvents, qUpsertTrait, qAddViolation,
-			qLastConsent, qCreateConsent, qCreateConsents, qCreateOutbox, qSuppressed, qRunRows} {
+			qLastConsent, qCreateConsent, qCreateConsents, qCreateOutbox, qSuppressed}
+		for _, n := range rowsPer {
+			qs = append(qs, qCreateRunRows[n])
+		}
+		for _, q := range qs {
 			st, err := c.db.writer.PrepareContext(ctx, q)
 			if err != nil {
 				c.err = err
@@ -272,7 +276,7 @@ func (t *collectTx) Commit() error {
 		}
 	}
 	tail := t.c.db.tail
-	step, wrote, err := tail.writeRunStep(ctx, t.tx, func() *sql.Stmt { return t.stmt(ctx, qRunRows) }, len(t.events))
+	step, wrote, err := tail.writeRunStep(ctx, t.tx, func(q string) (*sql.Stmt, error) { return t.stmt(ctx, q), nil }, len(t.events))
 	if err == nil {
 		err = t.tx.Commit()
 	} else {

@@ -156,18 +156,8 @@ func (t *eventTail) forgetLocked(subjects []garde.SubjectID) {
 // tail has gathered another runEvents.
 var runChunk, runPerEvent = 512, 2
 
-// runRowsPerInsert is how many rows of a run one INSERT writes: a
-// statement per row costs SQLite and the driver more than the row, and so
-// does preparing a statement for each INSERT (~1 µs a row of 64).
-const runRowsPerInsert = 64
-
-// qCreateRunRows is the INSERT of n rows of a run; qRunRows, of
-// runRowsPerInsert.
-func qCreateRunRows(n int) string {
-	return `INSERT INTO event_runs (run, subject_id, ids) VALUES (?, ?, ?)` + strings.Repeat(`, (?, ?, ?)`, n-1)
-}
-
-var qRunRows = qCreateRunRows(runRowsPerInsert)
+// qCreateRunRows are the multi-row inserts of a run's rows.
+var qCreateRunRows = multiRow(`INSERT INTO event_runs (run, subject_id, ids) VALUES `, 3, "")
 
 // pendingRun is a run being written: its rows (one per subject, in key
 // order) and how many of them committed group commits have written.
@@ -270,8 +260,9 @@ func (t *eventTail) pendingLocked() *pendingRun {
 // the rows of every listed run, complete or not, and forgets the erased
 // from the pending run's rows still to write. Rows of a run a crash left
 // incomplete are deleted when the next run is listed. ok is false when
-// there was nothing to write. full gives qRunRows prepared in tx.
-func (t *eventTail) writeRunStep(ctx context.Context, tx *sql.Tx, full func() *sql.Stmt, events int) (step runStep, ok bool, err error) {
+// there was nothing to write. stmt gives the statements of
+// qCreateRunRows in tx.
+func (t *eventTail) writeRunStep(ctx context.Context, tx *sql.Tx, stmt func(q string) (*sql.Stmt, error), events int) (step runStep, ok bool, err error) {
 	t.mu.Lock()
 	p := t.pendingLocked()
 	if p == nil {
@@ -297,23 +288,12 @@ func (t *eventTail) writeRunStep(ctx context.Context, tx *sql.Tx, full func() *s
 			return runStep{}, true, err
 		}
 	}
-	args := make([]any, 0, 3*runRowsPerInsert)
-	for len(rows) > 0 {
-		n := min(len(rows), runRowsPerInsert)
-		args = args[:0]
-		for _, r := range rows[:n] {
-			args = append(args, p.run, string(r.subject), jsonList(r.ids))
-		}
-		var err error
-		if n == runRowsPerInsert {
-			_, err = full().ExecContext(ctx, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, qCreateRunRows(n), args...)
-		}
-		if err != nil {
-			return runStep{}, true, err
-		}
-		rows = rows[n:]
+	args := make([]any, 0, 3*len(rows))
+	for _, r := range rows {
+		args = append(args, p.run, string(r.subject), jsonList(r.ids))
+	}
+	if err := insertRows(ctx, stmt, qCreateRunRows, 3, args); err != nil {
+		return runStep{}, true, err
 	}
 	step = runStep{pos: end, done: end == len(p.rows)}
 	if step.done {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -399,41 +400,53 @@ func TestEventRunInterrupted(t *testing.T) {
 }
 
 // TestEventRunErasedWhileSorting: a person erased after the tail is frozen
-// and before the run, sorted meanwhile, is written is left out of it.
+// and before the run, sorted meanwhile, is written is left out of it; so is
+// one erased while the run is being written, before their row is.
 func TestEventRunErasedWhileSorting(t *testing.T) {
-	setRuns(t, 4, 1, 0, true)
-	ctx := context.Background()
-	db, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "garde.db"), "data")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	people := []garde.SubjectID{garde.NewSubjectID(), garde.NewSubjectID(), garde.NewSubjectID(), garde.NewSubjectID()}
-	group := func(rows ...garde.SubjectID) {
-		t.Helper()
-		if err := commitGroup(t, db, rows...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	group(people...)
-	group() // freezes the tail: the run is sorted meanwhile
-	if db.tail.sorting == nil || db.tail.pending != nil {
-		t.Fatal("the tail should be frozen, its run not yet pending")
-	}
-	erased := people[1]
-	plan := &rights.ErasePlan{Subject: erased, Members: []garde.SubjectID{erased}, Time: time.Now(),
-		Message: func(*rights.Erased) (string, []byte, error) { return rights.TopicSubjectErased, []byte("{}"), nil }}
-	if _, err := NewErase(db).EraseSubjects(ctx, plan); err != nil {
-		t.Fatal(err)
-	}
-	for range 4 {
-		group()
-	}
-	var rows, left int
-	db.reader.QueryRow(`SELECT count(*) FROM event_runs`).Scan(&rows)
-	db.reader.QueryRow(`SELECT count(*) FROM event_runs WHERE subject_id = ?`, string(erased)).Scan(&left)
-	if rows != 3 || left != 0 || db.tail.pending != nil {
-		t.Fatalf("%d rows, %d of the erased person's, pending %v; want the 3 others' in a complete run", rows, left, db.tail.pending != nil)
+	for _, pending := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sorting", true: "pending"}[pending], func(t *testing.T) {
+			setRuns(t, 4, 1, 0, true)
+			ctx := context.Background()
+			db, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "garde.db"), "data")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			people := []garde.SubjectID{garde.NewSubjectID(), garde.NewSubjectID(), garde.NewSubjectID(), garde.NewSubjectID()}
+			group := func(rows ...garde.SubjectID) {
+				t.Helper()
+				if err := commitGroup(t, db, rows...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			group(people...)
+			group() // freezes the tail: the run is sorted meanwhile
+			if db.tail.sorting == nil || db.tail.pending != nil {
+				t.Fatal("the tail should be frozen, its run not yet pending")
+			}
+			erased := people[1]
+			if pending {
+				group() // the run's first row: the first subject's in key order
+				erased = slices.MaxFunc(people, func(a, b garde.SubjectID) int { return strings.Compare(string(a), string(b)) })
+				if p := db.tail.pending; p == nil || p.pos != 1 {
+					t.Fatal("the run should be pending, one row written")
+				}
+			}
+			plan := &rights.ErasePlan{Subject: erased, Members: []garde.SubjectID{erased}, Time: time.Now(),
+				Message: func(*rights.Erased) (string, []byte, error) { return rights.TopicSubjectErased, []byte("{}"), nil }}
+			if _, err := NewErase(db).EraseSubjects(ctx, plan); err != nil {
+				t.Fatal(err)
+			}
+			for range 4 {
+				group()
+			}
+			var rows, left int
+			db.reader.QueryRow(`SELECT count(*) FROM event_runs`).Scan(&rows)
+			db.reader.QueryRow(`SELECT count(*) FROM event_runs WHERE subject_id = ?`, string(erased)).Scan(&left)
+			if rows != 3 || left != 0 || db.tail.pending != nil {
+				t.Fatalf("%d rows, %d of the erased person's, pending %v; want the 3 others' in a complete run", rows, left, db.tail.pending != nil)
+			}
+		})
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -100,6 +101,42 @@ func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, dir string)
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrations %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Multi-row inserts, prepared for a few row counts (rowsPer): a batch is
+// written with as few statements as those counts allow (a one-row insert,
+// with one). A statement per row costs SQLite and the driver more than
+// the row, and so does preparing a statement for each insert (~1 µs a row
+// of 64).
+var rowsPer = []int{64, 32, 16, 8, 7, 6, 5, 4, 3, 2, 1}
+
+// multiRow returns the insert of n rows of cols values, then suffix, for
+// each n of rowsPer.
+func multiRow(prefix string, cols int, suffix string) map[int]string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	qs := map[int]string{}
+	for _, n := range rowsPer {
+		qs[n] = prefix + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + suffix
+	}
+	return qs
+}
+
+// insertRows writes rows (cols values each, flattened) with the multi-row
+// statements of qs (multiRow), largest first, each given by stmt.
+func insertRows(ctx context.Context, stmt func(q string) (*sql.Stmt, error), qs map[int]string, cols int, rows []any) error {
+	for _, n := range rowsPer {
+		for len(rows) >= n*cols {
+			st, err := stmt(qs[n])
+			if err != nil {
+				return err
+			}
+			if _, err := st.ExecContext(ctx, rows[:n*cols]...); err != nil {
+				return err
+			}
+			rows = rows[n*cols:]
+		}
 	}
 	return nil
 }
