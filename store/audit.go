@@ -24,19 +24,19 @@ import (
 //     audit) framed by its length, then its 32-byte hash. Verify streams the
 //     rows and re-hashes the bytes as they are, without decoding them into
 //     entries or reading a row per entry, which is what made it slow; an
-//     append writes one or a few rows instead of one per entry, plus the
-//     rows of its listed subjects. Small appends (one entry per act) are
+//     append writes one or a few rows instead of one per entry (and its
+//     share of the key runs, below). Small appends (one entry per act) are
 //     added to the last segment, so that a log written one entry at a time
 //     is packed as densely as a batched one.
 //   - min_at and max_at bound the times of a segment's entries (indexed
-//     for since/until), and audit_keys lists, for each segment, the
-//     distinct values of the fields a Filter selects by: actor, action,
-//     purpose and each listed subject (the per-subject index every copy of
-//     a person's data uses). A query looks up the candidate segments
-//     through these indexes, then decodes their entries and keeps those
-//     the filter selects: what a query returns is always read from the
-//     hashed bytes, never from a copy.
-//   - Those copies (first_seq, the time bounds, the keys) are not hashed,
+//     for since/until), and the key runs (auditruns.go, migration 00017)
+//     name the segments that have each value of the fields a Filter
+//     selects by: actor, action, purpose and each listed subject (the
+//     per-subject index every copy of a person's data uses). A query looks
+//     up the candidate segments through these indexes, then decodes their
+//     entries and keeps those the filter selects: what a query returns is
+//     always read from the hashed bytes, never from a copy.
+//   - Those copies (first_seq, the time bounds, the runs) are not hashed,
 //     so ScanAudit checks them against the bytes as Verify walks the log:
 //     a key deleted to hide an entry from a query, or a column edited on
 //     its own, is reported at the entry it concerns.
@@ -50,10 +50,11 @@ import (
 // Verify reads few rows, small enough that adding one entry to the last
 // segment rewrites at most four pages. (Measured against 3,968 and 8,000
 // with BenchmarkAppend and BenchmarkVerify: both faster, one-entry appends
-// no slower.) An entry larger than that gets a segment of its own.
-const segmentBytes = 16000
+// no slower.) An entry larger than that gets a segment of its own. (A
+// variable for the tests, which make many small segments.)
+var segmentBytes = 16000
 
-// Key kinds of audit_keys: a key is the kind, '=' and the value.
+// Key kinds of the key runs: a key is the kind, '=' and the value.
 const (
 	keyActor   = 'a'
 	keyAction  = 'v'
@@ -75,14 +76,13 @@ const (
 // The log's multi-row inserts (see multiRow).
 var (
 	qCreateSegment = multiRow(`INSERT INTO audit_segments (first_seq, min_at, max_at, body) VALUES `, 4, "")
-	qCreateKeys    = multiRow(`INSERT INTO audit_keys (first_seq, key) VALUES `, 2, ` ON CONFLICT DO NOTHING`)
 )
 
 // preparedAudit lists what Audit prepares once on the writer.
 func preparedAudit() []string {
 	qs := []string{qLastSegment, qTailShape, qUpdateSegment, qLastCheckpoint}
 	for _, n := range rowsPer {
-		qs = append(qs, qCreateSegment[n], qCreateKeys[n])
+		qs = append(qs, qCreateSegment[n], qCreateKeyRuns[n])
 	}
 	return qs
 }
@@ -97,6 +97,7 @@ type auditTx struct {
 	stmts map[string]*sql.Stmt // prepared on the writer; nil: none
 	bound map[string]*sql.Stmt // stmts bound to (or prepared in) tx
 	cache *tailCache           // nil: none
+	runs  *auditRuns           // the key runs' upkeep (nil: none)
 	// tail is the last segment as this transaction last read or wrote it
 	// (first == 0: none, the log is empty); loaded says whether it is known.
 	tail   segment
@@ -263,7 +264,7 @@ func errDamaged(first int64) error {
 }
 
 // CreateAudit adds the entries to the last segment while it has room, then
-// to new segments, and indexes each segment's keys.
+// to new segments, and does its share of the key runs' upkeep.
 func (t *auditTx) CreateAudit(ctx context.Context, entries []audit.Entry, encoded [][]byte) error {
 	if len(entries) == 0 {
 		return nil
@@ -279,19 +280,9 @@ func (t *auditTx) CreateAudit(ctx context.Context, entries []audit.Entry, encode
 		grown   bool             // entries were added to that row
 		tail    segment          // that row as it ends up
 		created []segment
-		keys    []any // first_seq, key, …
-		seen    = map[string]struct{}{}
 		frame   = make([]byte, 0, 512)
-		kb      []byte
+		added   int64 // bytes of frames
 	)
-	addKey := func(kind byte, v string) {
-		kb = append(append(kb[:0], kind, '='), v...)
-		if _, ok := seen[string(kb)]; !ok {
-			k := string(kb)
-			seen[k] = struct{}{}
-			keys = append(keys, cur.first, k)
-		}
-	}
 	for i := range entries {
 		e := &entries[i]
 		at := e.Time.UnixMicro()
@@ -299,6 +290,7 @@ func (t *auditTx) CreateAudit(ctx context.Context, entries []audit.Entry, encode
 		frame = append(frame, encoded[i]...)
 		binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
 		frame = append(frame, e.Hash...)
+		added += int64(len(frame))
 		if cur.first == 0 || len(cur.body) > 0 && len(cur.body)+len(frame) > segmentBytes {
 			switch {
 			case isTail && grown:
@@ -307,19 +299,10 @@ func (t *auditTx) CreateAudit(ctx context.Context, entries []audit.Entry, encode
 				created = append(created, cur)
 			}
 			cur, isTail = segment{first: e.Seq, minAt: at, maxAt: at, body: make([]byte, 0, segmentBytes)}, false
-			clear(seen)
 		}
 		cur.body = append(cur.body, frame...)
 		cur.minAt, cur.maxAt = min(cur.minAt, at), max(cur.maxAt, at)
 		grown = grown || isTail
-		addKey(keyActor, e.Actor)
-		addKey(keyAction, e.Action)
-		if e.Purpose != "" {
-			addKey(keyPurpose, e.Purpose)
-		}
-		for _, s := range e.Subjects {
-			addKey(keySubject, string(s))
-		}
 	}
 	if isTail {
 		tail = cur
@@ -342,8 +325,10 @@ func (t *auditTx) CreateAudit(ctx context.Context, entries []audit.Entry, encode
 	if err := t.insert(ctx, qCreateSegment, 4, rows); err != nil {
 		return err
 	}
-	if err := t.insert(ctx, qCreateKeys, 2, keys); err != nil {
-		return err
+	if t.runs != nil {
+		if err := t.runs.step(ctx, t, added); err != nil {
+			return err
+		}
 	}
 	t.tail = cur
 	last := &entries[len(entries)-1]
@@ -435,7 +420,9 @@ func NewAudit(db *DB) *Audit {
 
 // Tx adapts tx, a write transaction of a's database, to audit.Tx: call
 // log.Append(ctx, a.Tx(tx), …) in the transaction of the act recorded.
-func (a *Audit) Tx(tx *sql.Tx) audit.Tx { return &auditTx{tx: tx, stmts: a.stmts, cache: &a.tail} }
+func (a *Audit) Tx(tx *sql.Tx) audit.Tx {
+	return &auditTx{tx: tx, stmts: a.stmts, cache: &a.tail, runs: a.db.auditRuns}
+}
 
 // CollectTx adapts a collection group commit (the tx a collect.Job runs in)
 // to audit.Tx.

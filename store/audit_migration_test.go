@@ -183,7 +183,7 @@ func TestAuditMigration14(t *testing.T) {
 		t.Fatalf("the former layout does not read back (-want +got):\n%s", diff)
 	}
 
-	if _, err := p.UpTo(ctx, 14); err != nil {
+	if _, err := p.Up(ctx); err != nil { // 14, and the key runs of 17
 		t.Fatal(err)
 	}
 	r, err := sql.Open("sqlite", sqliteDSN(path, connReader))

@@ -20,11 +20,19 @@ const (
 	// holding the entry after the filter's After.
 	qFindSegments = `SELECT s.first_seq, s.body FROM audit_segments s
 		WHERE s.first_seq >= coalesce((SELECT max(first_seq) FROM audit_segments WHERE first_seq <= ?), 0)`
-	qSegmentHasKey = ` AND s.first_seq IN (SELECT first_seq FROM audit_keys WHERE key = ?)`
-	// qScanSegments and qScanKeys read every segment and every key, in the
-	// same order, in one read transaction: the scan merges them.
+	qSegmentHasKey = ` AND s.first_seq IN (` + qKeySegments + `= ?` + qOrTail + `)`
+	// qKeySegments, completed with a condition on the key, and qOrTail
+	// select the segments the complete runs name and every segment of
+	// the tail (see auditruns.go).
+	qKeySegments = `SELECT p.value FROM audit_key_runs r, json_each(r.seqs) p
+		WHERE r.run IN (SELECT run FROM audit_key_run_list WHERE complete) AND r.key `
+	qOrTail = ` UNION ALL SELECT first_seq FROM audit_segments WHERE first_seq > (` + qLastKeyRun + `)`
+	// qScanSegments and qScanRuns read every segment and every complete
+	// run, in the same order, in one read transaction: the scan merges
+	// them.
 	qScanSegments = `SELECT first_seq, min_at, max_at, body FROM audit_segments ORDER BY first_seq`
-	qScanKeys     = `SELECT first_seq, key FROM audit_keys ORDER BY first_seq, key`
+	qScanRuns     = `SELECT run, key, seqs FROM audit_key_runs
+		WHERE run IN (SELECT run FROM audit_key_run_list WHERE complete) ORDER BY run, key`
 )
 
 // FindAudit calls fn with each entry f selects, in seq order: the segments
@@ -78,8 +86,8 @@ func findAccesses(ctx context.Context, db *sql.DB, subjects []garde.SubjectID, f
 	for _, s := range subjects {
 		args = append(args, auditKey(keySubject, string(s)))
 	}
-	q := qFindSegments + ` AND s.first_seq IN (SELECT first_seq FROM audit_keys WHERE key IN (` +
-		placeholders(len(subjects)) + `)) ORDER BY s.first_seq`
+	q := qFindSegments + ` AND s.first_seq IN (` + qKeySegments + `IN (` + placeholders(len(subjects)) + `)` +
+		qOrTail + `) ORDER BY s.first_seq`
 	lists := func(v *audit.View) bool {
 		return slices.ContainsFunc(subjects, v.Lists)
 	}
@@ -223,12 +231,16 @@ func readSegments(ctx context.Context, db *sql.DB, full, free chan *scanBatch) e
 		return err
 	}
 	defer rows.Close()
-	keyRows, err := tx.QueryContext(ctx, qScanKeys)
+	keys := runKeys{bySeg: map[int64][]string{}}
+	if err := tx.QueryRowContext(ctx, qLastKeyRun).Scan(&keys.last); err != nil {
+		return err
+	}
+	keyRows, err := tx.QueryContext(ctx, qScanRuns)
 	if err != nil {
 		return err
 	}
 	defer keyRows.Close()
-	keys := keyMerger{rows: keyRows}
+	keys.rows = keyRows
 	newBatch := func() *scanBatch {
 		select {
 		case b := <-free:
@@ -254,7 +266,7 @@ func readSegments(ctx context.Context, db *sql.DB, full, free chan *scanBatch) e
 		if err := rows.Scan(&s.first, &s.minAt, &s.maxAt, &body); err != nil {
 			return err
 		}
-		if s.keys, err = keys.of(s.first, s.keys[:0]); err != nil {
+		if s.keys, s.covered, err = keys.of(s.first); err != nil {
 			return err
 		}
 		if len(b.entries) > 0 && len(b.buf)+len(body) > cap(b.buf) {
@@ -281,41 +293,67 @@ func readSegments(ctx context.Context, db *sql.DB, full, free chan *scanBatch) e
 type scannedSegment struct {
 	first, minAt, maxAt int64
 	body                []byte
-	keys                []string // sorted
+	keys                []string // as the runs hold them
+	covered             bool     // by a run (else the tail: keys are not checked)
 }
 
-// keyMerger walks the keys (by first_seq) beside the segments.
-type keyMerger struct {
-	rows    *sql.Rows
-	first   int64  // the segment of the key read ahead
-	key     string // the key read ahead
-	pending bool   // whether first and key hold a key not yet handed out
-	done    bool
+// runKeys hands the scan each segment's keys as the complete runs hold
+// them, reading the runs one by one as the segments go past.
+type runKeys struct {
+	rows  *sql.Rows // qScanRuns
+	last  int64     // the last complete run: the segments after it are the tail
+	run   int64     // the run in bySeg
+	bySeg map[int64][]string
+	// the row read ahead (the next run's first), if ahead
+	ahead               bool
+	aheadRun            int64
+	aheadKey, aheadSeqs string
+	done                bool
 }
 
-// of appends to out the keys of segment first, skipping keys of segments
-// before it (a segment deleted: the scan reports the gap in seq).
-func (k *keyMerger) of(first int64, out []string) ([]string, error) {
-	for !k.done {
-		if !k.pending {
+// of returns the keys of segment first as the runs hold them, and whether
+// a run covers it: the tail's segments are candidates of every look-up, so
+// they have no keys to check. A segment the runs should cover but do not
+// name (rows deleted) gets no keys: each of its entries is then missing.
+func (k *runKeys) of(first int64) ([]string, bool, error) {
+	if first > k.last {
+		return nil, false, nil
+	}
+	for first > k.run && !k.done {
+		if err := k.next(); err != nil {
+			return nil, true, err
+		}
+	}
+	return k.bySeg[first], true, nil
+}
+
+// next loads the next run's rows into bySeg.
+func (k *runKeys) next() error {
+	clear(k.bySeg)
+	k.run = 0
+	for {
+		if !k.ahead {
 			if !k.rows.Next() {
 				k.done = true
-				return out, k.rows.Err()
+				return k.rows.Err()
 			}
-			if err := k.rows.Scan(&k.first, &k.key); err != nil {
-				return out, err
+			if err := k.rows.Scan(&k.aheadRun, &k.aheadKey, &k.aheadSeqs); err != nil {
+				return err
 			}
-			k.pending = true
+			k.ahead = true
 		}
-		if k.first > first {
-			break
+		if k.run != 0 && k.aheadRun != k.run {
+			return nil
 		}
-		if k.first == first {
-			out = append(out, k.key)
+		k.run, k.ahead = k.aheadRun, false
+		seqs, err := jsonInts([]byte(k.aheadSeqs))
+		if err != nil { // a damaged row names nothing: its segments' entries are missing
+			continue
 		}
-		k.pending = false
+		for _, seq := range seqs {
+			k.bySeg[seq] = append(k.bySeg[seq], k.aheadKey)
+		}
 	}
-	return out, nil
 }
 
 // segmentChecker checks segments against their entries (see ScanAudit).
@@ -352,7 +390,7 @@ func (c *segmentChecker) segment(out []audit.RawEntry, s *scannedSegment) []audi
 			r.Fault = "its segment's first_seq column disagrees with it (the index was altered)"
 		case v.Time < s.minAt || v.Time > s.maxAt:
 			r.Fault = "its time is outside its segment's time columns (the index was altered)"
-		default:
+		case s.covered:
 			r.Fault = c.indexed(&v)
 		}
 		out = append(out, r)

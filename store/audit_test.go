@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -239,10 +240,43 @@ func rewrite(t *testing.T, db *store.DB, tamper func([]rawEntry) []rawEntry) {
 			keys = append(keys, "s="+string(s))
 		}
 		for _, k := range keys {
-			if _, err := db.Writer().Exec(`INSERT OR IGNORE INTO audit_keys VALUES (?, ?)`, r.seg, k); err != nil {
-				t.Fatal(err)
-			}
+			editPosting(t, db, r.seg, k, true)
 		}
+	}
+}
+
+// editPosting adds segment seg to (or drops it from) the segments key's
+// row names in the complete run that covers seg, if one does, as someone
+// with write access to the database would.
+func editPosting(t *testing.T, db *store.DB, seg int64, key string, add bool) {
+	t.Helper()
+	var run int64
+	if err := db.Writer().QueryRow(`SELECT COALESCE(min(run), 0) FROM audit_key_run_list WHERE complete AND run >= ?`, seg).Scan(&run); err != nil {
+		t.Fatal(err)
+	}
+	if run == 0 {
+		return // the tail: every look-up reads it
+	}
+	var list string
+	err := db.Writer().QueryRow(`SELECT seqs FROM audit_key_runs WHERE run = ? AND key = ?`, run, key).Scan(&list)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		t.Fatal(err)
+	}
+	var seqs []int64
+	if list != "" {
+		if err := json.Unmarshal([]byte(list), &seqs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seqs = slices.DeleteFunc(seqs, func(s int64) bool { return s == seg })
+	if add {
+		seqs = append(seqs, seg)
+		slices.Sort(seqs)
+	}
+	b, _ := json.Marshal(seqs)
+	if _, err := db.Writer().Exec(`INSERT INTO audit_key_runs (run, key, seqs) VALUES (?, ?, ?)
+		ON CONFLICT (run, key) DO UPDATE SET seqs = excluded.seqs`, run, key, string(b)); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -339,7 +373,7 @@ func TestAuditTamper(t *testing.T) {
 			return ""
 		}
 		drop := func(t *testing.T, db *store.DB) {
-			exec(`DELETE FROM audit_keys WHERE first_seq = ? AND key = ?`, segmentOf(t, db, seq), keyOf(t, db))(t, db)
+			editPosting(t, db, segmentOf(t, db, seq), keyOf(t, db), false)
 		}
 		first := func(t *testing.T, db *store.DB) int64 {
 			k := keyOf(t, db)
@@ -428,6 +462,7 @@ func TestAuditTamper(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			db, a := auditFixture(t, 120, subjectsN(5))
+			store.IndexAudit(t, db) // the closed segments, entries 1–110 or so
 			if rep, err := audit.Verify(ctx, a, newAuditSigner()); err != nil || !rep.OK || rep.Checkpoints != 3 {
 				t.Fatalf("before tampering: %+v, %v; want OK with 3 checkpoints", rep, err)
 			}
@@ -460,8 +495,10 @@ func TestAuditExtraKeysAreHarmless(t *testing.T) {
 	people := subjectsN(5)
 	db, a := auditFixture(t, 40, people)
 	stranger := garde.NewSubjectID()
+	store.IndexAudit(t, db)
 	for _, k := range []string{"s=" + string(stranger), "a=op_9", "v=erasure", "p=analytics"} {
-		if _, err := db.Writer().Exec(`INSERT INTO audit_keys SELECT first_seq, ? FROM audit_segments`, k); err != nil {
+		if _, err := db.Writer().Exec(`INSERT INTO audit_key_runs SELECT run, ?, (SELECT json_group_array(first_seq) FROM audit_segments)
+			FROM audit_key_run_list`, k); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -544,7 +581,7 @@ func TestAuditRollbackLeavesNothing(t *testing.T) {
 		t.Fatalf("%d entries after rollback, want none", len(es))
 	}
 	var n int
-	db.Reader().QueryRowContext(ctx, `SELECT (SELECT count(*) FROM audit_segments) + (SELECT count(*) FROM audit_keys) +
+	db.Reader().QueryRowContext(ctx, `SELECT (SELECT count(*) FROM audit_segments) + (SELECT count(*) FROM audit_key_runs) +
 		(SELECT count(*) FROM audit_checkpoints)`).Scan(&n)
 	if n != 0 {
 		t.Errorf("%d segment, key or checkpoint rows after rollback, want none", n)

@@ -118,6 +118,7 @@ func OpenSQLite(ctx context.Context, path, set string) (*DB, error) {
 	}
 	c.SetMaxOpenConns(1)
 	db := &DB{Path: path, writer: w, reader: r, ckpt: c, stop: make(chan struct{}), stopped: make(chan struct{})}
+	go db.checkpointer(checkpointEvery) // (before any error return: Close waits for it)
 	if set == "data" {
 		var any bool
 		if err := w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM suppressions)`).Scan(&any); err != nil {
@@ -129,8 +130,12 @@ func OpenSQLite(ctx context.Context, path, set string) (*DB, error) {
 			db.Close()
 			return nil, fmt.Errorf("open %s: %w", path, err)
 		}
+		db.auditRuns = &auditRuns{db: db}
+		if err := db.indexAudit(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
 	}
-	go db.checkpointer(checkpointEvery)
 	return db, nil
 }
 

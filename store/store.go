@@ -51,6 +51,9 @@ type DB struct {
 	// tail indexes by subject the events after the last run (data
 	// database only; see eventindex.go)
 	tail *eventTail
+	// auditRuns is where the audit log's key runs stand (data database
+	// only; see auditruns.go)
+	auditRuns *auditRuns
 }
 
 // Writer returns the single-connection handle used for writes. Callers that
