@@ -97,10 +97,11 @@ func (h *Handler) collect(typ string, batch bool) http.Handler {
 }
 
 func (h *Handler) serve(r *http.Request, typ string, batch bool) (*Response, error) {
-	body, err := readBody(r)
+	body, release, err := readBody(r)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	received := h.Clock.Now()
 	var msgs []*Message
 	var resp Response
@@ -182,8 +183,9 @@ func (h *Handler) serve(r *http.Request, typ string, batch bool) (*Response, err
 }
 
 // readBody reads the request body, gunzipping it when it says so, and
-// refuses a body (compressed or not) over MaxBody.
-func readBody(r *http.Request) ([]byte, error) {
+// refuses a body (compressed or not) over MaxBody. Call release once
+// nothing points into the body any more (see body.go).
+func readBody(r *http.Request) (body []byte, release func(), err error) {
 	var rd io.Reader = r.Body
 	size := r.ContentLength // a hint for the buffer, when the body is sent as it is
 	switch enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc {
@@ -191,45 +193,49 @@ func readBody(r *http.Request) ([]byte, error) {
 	case "gzip":
 		zr, err := gzip.NewReader(io.LimitReader(r.Body, MaxBody+1))
 		if err != nil {
-			return nil, garde.Wrap(garde.EInvalid, err, "body is not valid gzip")
+			return nil, nil, garde.Wrap(garde.EInvalid, err, "body is not valid gzip")
 		}
 		defer zr.Close()
 		rd, size = zr, -1
 	default:
-		return nil, garde.Errorf(garde.EUnsupported, "content encoding %q is not supported (use gzip)", truncate(enc, 16))
+		return nil, nil, garde.Errorf(garde.EUnsupported, "content encoding %q is not supported (use gzip)", truncate(enc, 16))
 	}
-	b, err := readAll(io.LimitReader(rd, MaxBody+1), size)
-	if err != nil {
+	b, class, err := readAll(io.LimitReader(rd, MaxBody+1), size)
+	if err == nil && len(b) > MaxBody {
+		err = garde.Errorf(garde.ETooLarge, "body is larger than %d bytes", MaxBody)
+	} else if err == nil && len(b) == 0 {
+		err = garde.Errorf(garde.EInvalid, "body is empty")
+	} else if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, garde.Errorf(garde.ETooLarge, "body is larger than %d bytes", MaxBody)
+			err = garde.Errorf(garde.ETooLarge, "body is larger than %d bytes", MaxBody)
+		} else {
+			err = garde.Wrap(garde.EInvalid, err, "could not read the body")
 		}
-		return nil, garde.Wrap(garde.EInvalid, err, "could not read the body")
 	}
-	if len(b) > MaxBody {
-		return nil, garde.Errorf(garde.ETooLarge, "body is larger than %d bytes", MaxBody)
+	if err != nil {
+		putBody(b, class)
+		return nil, nil, err
 	}
-	if len(b) == 0 {
-		return nil, garde.Errorf(garde.EInvalid, "body is empty")
-	}
-	return b, nil
+	return b, func() { putBody(b, class) }, nil
 }
 
 // readAll is io.ReadAll into a buffer of the announced size (plus the byte
-// that meets the end), instead of one grown step by step.
-func readAll(rd io.Reader, size int64) ([]byte, error) {
+// that meets the end) from the pools of body.go, instead of one grown step
+// by step; class is the buffer's (putBody).
+func readAll(rd io.Reader, size int64) (b []byte, class int, err error) {
 	if size <= 0 || size > MaxBody {
 		size = 512
 	}
-	b := make([]byte, 0, size+1)
+	b, class = getBody(int(size) + 1)
 	for {
 		n, err := rd.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
 		if err == io.EOF {
-			return b, nil
+			return b, class, nil
 		}
 		if err != nil {
-			return b, err
+			return b, class, err
 		}
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)] // let append choose the next size
