@@ -193,7 +193,7 @@ func member(declared map[string]*inventory.Field, key []byte) (f *inventory.Fiel
 
 // keep adds one declared value to the record: sealed later if personal,
 // redacted and kept in clear otherwise. A value of the wrong type is dropped
-// and counted. The field's path is prefix + f.Name, built only when needed.
+// and counted. The field's path is f.Path(prefix).
 func (p *Pipeline) keep(rec *Record, clear *object, prefix string, f *inventory.Field, raw []byte, source, event string, t *Tally) bool {
 	if len(raw) > 0 && (raw[0] == '{' || raw[0] == '[') && p.keepComposite(rec, clear, prefix, f, raw) {
 		return true
@@ -202,15 +202,15 @@ func (p *Pipeline) keep(rec *Record, clear *object, prefix string, f *inventory.
 		// a scalar whose type shows in its first byte: no decoding unless
 		// redaction may have something to replace
 		if !accepted {
-			t.Count(source, safeName(event), prefix+f.Name, ViolationType)
+			t.Count(source, safeName(event), f.Path(prefix), ViolationType)
 			return false
 		}
 		rec.Purposes |= f.Purposes
 		if f.Personal() {
 			if rec.Personal == nil {
-				rec.Personal = make([]Value, 0, 4)
+				rec.Personal = make([]Value, 0, 8) // (most events have fewer personal values)
 			}
-			rec.Personal = append(rec.Personal, Value{Path: prefix + f.Name, JSON: raw, Purposes: f.Purposes})
+			rec.Personal = append(rec.Personal, Value{Path: f.Path(prefix), JSON: raw, Purposes: f.Purposes})
 			return true
 		}
 		if raw[0] != '"' || !redact.MayContain(raw) {
@@ -218,7 +218,7 @@ func (p *Pipeline) keep(rec *Record, clear *object, prefix string, f *inventory.
 			return true
 		}
 	}
-	path := prefix + f.Name
+	path := f.Path(prefix)
 	v, err := decodeValue(raw)
 	if err != nil || v == nil || !f.Type.Accepts(v) {
 		t.Count(source, safeName(event), path, ViolationType)
@@ -291,7 +291,7 @@ func (p *Pipeline) keepComposite(rec *Record, clear *object, prefix string, f *i
 	}
 	if f.Personal() {
 		rec.Purposes |= f.Purposes
-		rec.Personal = append(rec.Personal, Value{Path: prefix + f.Name, JSON: compact(raw), Purposes: f.Purposes})
+		rec.Personal = append(rec.Personal, Value{Path: f.Path(prefix), JSON: compact(raw), Purposes: f.Purposes})
 		return true
 	}
 	if bytes.IndexByte(raw, '\\') >= 0 {

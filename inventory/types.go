@@ -1,5 +1,7 @@
 package inventory
 
+import "sync/atomic"
+
 // Text is a text in the two languages Garde speaks to people in. Both are
 // required where the text is shown to data subjects (a purpose's name and
 // description).
@@ -174,6 +176,19 @@ type Field struct {
 	Category *Category
 	Purposes PurposeSet
 	Type     FieldType
+	path     atomic.Pointer[string] // Path's last result
+}
+
+// Path returns prefix + f.Name, the field's path in a stored event
+// ("properties.email", "context.ip"): made once, since a field is read
+// under one prefix, instead of for every value collected.
+func (f *Field) Path(prefix string) string {
+	if p := f.path.Load(); p != nil && len(*p) == len(prefix)+len(f.Name) && (*p)[:len(prefix)] == prefix {
+		return *p
+	}
+	p := prefix + f.Name
+	f.path.Store(&p)
+	return p
 }
 
 // Personal reports whether the field's value is personal data. A field
