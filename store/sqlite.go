@@ -178,18 +178,22 @@ func (db *DB) checkpointer(every time.Duration) {
 		case <-t.C:
 			// an error (busy, I/O) is retried at the next tick; erasure
 			// and Close checkpoint on the writer and report theirs
-			if frames, err := checkpoint(db.ckpt); err != nil || frames < walRestartFrames {
-				continue
-			}
-			if _, err := checkpoint(db.ckpt); err != nil {
-				continue
-			}
 			if db.main == nil {
 				f, err := os.OpenFile(db.Path, os.O_RDWR, 0)
 				if err != nil {
 					continue
 				}
 				db.main = f
+			}
+			frames, err := checkpoint(db.ckpt)
+			if err == nil {
+				startWriteback(db.main)
+			}
+			if err != nil || frames < walRestartFrames {
+				continue
+			}
+			if _, err := checkpoint(db.ckpt); err != nil {
+				continue
 			}
 			if err := datasync(db.main); err != nil {
 				continue
