@@ -259,8 +259,8 @@ func entryKeys(v *audit.View, add func(kind byte, value []byte)) {
 // writeKeyRun writes, in tx, up to n more rows of p, after the last one
 // stored: listing p with its first rows (and dropping the rows of any run
 // a crash left incomplete), marking it complete with its last. stale says
-// that p is complete already, or no longer follows the last complete run
-// (another process wrote runs): there is nothing to write. stmt gives the
+// that p no longer follows the last complete run (p is complete already, or
+// another process wrote runs): there is nothing to write. stmt gives the
 // statements of qCreateKeyRuns in tx.
 func writeKeyRun(ctx context.Context, tx *sql.Tx, stmt func(q string) (*sql.Stmt, error), p *keyRun, n int) (stale bool, err error) {
 	var last int64
@@ -269,7 +269,7 @@ func writeKeyRun(ctx context.Context, tx *sql.Tx, stmt func(q string) (*sql.Stmt
 	if err := tx.QueryRowContext(ctx, qKeyRunState, p.run, p.run).Scan(&last, &complete, &after); err != nil {
 		return false, fmt.Errorf("audit runs: %w", err)
 	}
-	if complete.Bool || last != p.prev {
+	if last != p.prev {
 		return true, nil
 	}
 	pos := 0

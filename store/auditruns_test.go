@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -339,4 +340,66 @@ func TestAuditKeyRunsTwoHandles(t *testing.T) {
 		}
 	}
 	t.Logf("%d complete runs; %d pending runs dropped once complete", runs, stale)
+}
+
+// TestAuditKeyRunStale: a run read before another handle completed one
+// (prev no longer the last complete run), or one complete already, is
+// stale: writing it writes nothing.
+func TestAuditKeyRunStale(t *testing.T) {
+	ctx := context.Background()
+	setAuditRuns(t, 1200, 1<<40, 3, true)
+	db, err := OpenSQLite(ctx, t.TempDir()+"/garde.db", "data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a, log := NewAudit(db), &audit.Log{Signer: edSigner{ed25519.NewKeyFromSeed(bytes.Repeat([]byte{5}, ed25519.SeedSize))}}
+	for i := range 60 {
+		if err := a.Append(ctx, log, audit.Entry{Actor: fmt.Sprintf("op_%d", i), Role: "dpo", Action: audit.ActionSubjectRead, Outcome: audit.OutcomeOK}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	auditRunBytes = 2000
+	b, err := db.readKeyRun(ctx)
+	if err != nil || b.run == nil {
+		t.Fatalf("read a run: %+v, %v", b, err)
+	}
+	write := func(p *keyRun) bool {
+		t.Helper()
+		tx, err := db.writer.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stale, err := writeKeyRun(ctx, tx, func(q string) (*sql.Stmt, error) { return tx.PrepareContext(ctx, q) }, p, len(p.rows))
+		if err != nil {
+			tx.Rollback()
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		return stale
+	}
+	rows := func() (n int) {
+		db.reader.QueryRowContext(ctx, `SELECT count(*) FROM audit_key_runs`).Scan(&n)
+		return n
+	}
+	behind := *b.run
+	if write(b.run) || rows() != len(b.run.rows) {
+		t.Fatalf("the first run: stale, or %d rows written, want %d", rows(), len(b.run.rows))
+	}
+	if !write(b.run) {
+		t.Error("a complete run written again is not stale")
+	}
+	// the next run as read before the first was complete: its prev is 0
+	next, err := db.readKeyRun(ctx)
+	if err != nil || next.run == nil {
+		t.Fatalf("read the next run: %+v, %v", next, err)
+	}
+	moved := *next.run
+	moved.prev = behind.prev
+	before := rows()
+	if !write(&moved) || rows() != before {
+		t.Errorf("a run that no longer follows the last complete one: not stale, or rows written (%d, was %d)", rows(), before)
+	}
 }
