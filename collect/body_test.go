@@ -3,8 +3,10 @@ package collect
 import "testing"
 
 // TestBodyBuffers: a body gets the smallest class that holds it, up to one
-// of MaxBody and the byte past it; a buffer handed back is handed out
-// again for its class only, and one that outgrew its class is not kept.
+// of MaxBody and the byte past it; what its class hands out after a buffer
+// came back is empty and of the class's size (reuse itself is sync.Pool's,
+// which may drop any buffer), and a buffer that outgrew its class is not
+// kept in it.
 func TestBodyBuffers(t *testing.T) {
 	for _, c := range []struct{ n, cap int }{{1, 1024}, {1024, 1024}, {1025, 2048}, {75_001, 128 << 10}, {MaxBody + 1, 512 << 10}} {
 		b, class := getBody(c.n)
@@ -20,7 +22,7 @@ func TestBodyBuffers(t *testing.T) {
 	putBody(b, class)
 	again, c2 := getBody(3000)
 	if c2 != class || len(again) != 0 || cap(again) != 4096 {
-		t.Fatalf("a buffer handed back came out as len %d, cap %d, class %d", len(again), cap(again), c2)
+		t.Fatalf("after a buffer came back, its class gave len %d, cap %d, class %d", len(again), cap(again), c2)
 	}
 	grown := append(again[:cap(again)], 'x') // outgrew its class
 	putBody(grown, c2)

@@ -201,17 +201,14 @@ func readBody(r *http.Request) (body []byte, release func(), err error) {
 		return nil, nil, garde.Errorf(garde.EUnsupported, "content encoding %q is not supported (use gzip)", truncate(enc, 16))
 	}
 	b, class, err := readAll(io.LimitReader(rd, MaxBody+1), size)
-	if err == nil && len(b) > MaxBody {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe) || err == nil && len(b) > MaxBody:
 		err = garde.Errorf(garde.ETooLarge, "body is larger than %d bytes", MaxBody)
-	} else if err == nil && len(b) == 0 {
+	case err != nil:
+		err = garde.Wrap(garde.EInvalid, err, "could not read the body")
+	case len(b) == 0:
 		err = garde.Errorf(garde.EInvalid, "body is empty")
-	} else if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			err = garde.Errorf(garde.ETooLarge, "body is larger than %d bytes", MaxBody)
-		} else {
-			err = garde.Wrap(garde.EInvalid, err, "could not read the body")
-		}
 	}
 	if err != nil {
 		putBody(b, class)

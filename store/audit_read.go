@@ -20,19 +20,22 @@ const (
 	// holding the entry after the filter's After.
 	qFindSegments = `SELECT s.first_seq, s.body FROM audit_segments s
 		WHERE s.first_seq >= coalesce((SELECT max(first_seq) FROM audit_segments WHERE first_seq <= ?), 0)`
-	qSegmentHasKey = ` AND s.first_seq IN (` + qKeySegments + `= ?` + qOrTail + `)`
 	// qKeySegments, completed with a condition on the key, and qOrTail
 	// select the segments the complete runs name and every segment of
 	// the tail (see auditruns.go).
 	qKeySegments = `SELECT p.value FROM audit_key_runs r, json_each(r.seqs) p
 		WHERE r.run IN (SELECT run FROM audit_key_run_list WHERE complete) AND r.key `
-	qOrTail = ` UNION ALL SELECT first_seq FROM audit_segments WHERE first_seq > (` + qLastKeyRun + `)`
 	// qScanSegments and qScanRuns read every segment and every complete
 	// run, in the same order, in one read transaction: the scan merges
 	// them.
 	qScanSegments = `SELECT first_seq, min_at, max_at, body FROM audit_segments ORDER BY first_seq`
 	qScanRuns     = `SELECT run, key, seqs FROM audit_key_runs
 		WHERE run IN (SELECT run FROM audit_key_run_list WHERE complete) ORDER BY run, key`
+)
+
+var (
+	qOrTail        = ` UNION ALL SELECT first_seq FROM audit_segments WHERE first_seq > (` + qLastKeyRun + `)`
+	qSegmentHasKey = ` AND s.first_seq IN (` + qKeySegments + `= ?` + qOrTail + `)`
 )
 
 // FindAudit calls fn with each entry f selects, in seq order: the segments

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	json "github.com/goccy/go-json"
-
 	"github.com/garde-privacy/garde/audit"
 )
 
@@ -77,15 +75,20 @@ type builtRun struct {
 
 // Queries of the runs.
 const (
-	qLastKeyRun  = `SELECT COALESCE(max(run), 0) FROM audit_key_run_list WHERE complete`
-	qKeyRunState = `SELECT (` + qLastKeyRun + `), (SELECT complete FROM audit_key_run_list WHERE run = ?),
-		(SELECT max(key) FROM audit_key_runs WHERE run = ?)`
 	qTailSegments = `SELECT first_seq, length(body) FROM audit_segments WHERE first_seq > ? ORDER BY first_seq`
 	qRunSegments  = `SELECT first_seq, body FROM audit_segments WHERE first_seq > ? AND first_seq <= ? ORDER BY first_seq`
 )
 
-// qCreateKeyRuns are the multi-row inserts of a run's rows.
-var qCreateKeyRuns = multiRow(`INSERT INTO audit_key_runs (run, key, seqs) VALUES `, 3, "")
+var (
+	// qLastKeyRun is the query of the last complete run (0: none).
+	qLastKeyRun = auditRunList.lastComplete()
+	// qKeyRunState is where a run stands: the last complete run, whether
+	// the run is listed (and complete), the last of its keys written.
+	qKeyRunState = `SELECT (` + qLastKeyRun + `), (SELECT complete FROM audit_key_run_list WHERE run = ?),
+		(SELECT max(key) FROM audit_key_runs WHERE run = ?)`
+	// qCreateKeyRuns are the multi-row inserts of a run's rows.
+	qCreateKeyRuns = multiRow(`INSERT INTO audit_key_runs (run, key, seqs) VALUES `, 3, "")
+)
 
 // step is an append's share of the runs' upkeep, in its transaction t,
 // for the bytes of segments it added: a slice of the pending run, or
@@ -121,15 +124,9 @@ func (r *auditRuns) pickLocked() *keyRun {
 		return r.pending
 	}
 	if r.building != nil {
-		var b builtRun
-		if auditRunWait {
-			b = <-r.building
-		} else {
-			select {
-			case b = <-r.building:
-			default:
-				return nil
-			}
+		b, ok := receive(r.building, auditRunWait)
+		if !ok {
+			return nil
 		}
 		r.building = nil
 		r.pending = b.run
@@ -275,15 +272,7 @@ func writeKeyRun(ctx context.Context, tx *sql.Tx, stmt func(q string) (*sql.Stmt
 	pos := 0
 	switch {
 	case !complete.Valid:
-		for _, q := range []string{
-			`DELETE FROM audit_key_runs WHERE run IN (SELECT run FROM audit_key_run_list WHERE NOT complete)`,
-			`DELETE FROM audit_key_run_list WHERE NOT complete`,
-		} {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return false, fmt.Errorf("audit runs: %w", err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_key_run_list (run, complete) VALUES (?, 0)`, p.run); err != nil {
+		if err := auditRunList.start(ctx, tx, p.run); err != nil {
 			return false, fmt.Errorf("audit runs: %w", err)
 		}
 	case after.Valid:
@@ -302,7 +291,7 @@ func writeKeyRun(ctx context.Context, tx *sql.Tx, stmt func(q string) (*sql.Stmt
 		return false, fmt.Errorf("audit runs: %w", err)
 	}
 	if end == len(p.rows) {
-		if _, err := tx.ExecContext(ctx, `UPDATE audit_key_run_list SET complete = 1 WHERE run = ?`, p.run); err != nil {
+		if err := auditRunList.finish(ctx, tx, p.run); err != nil {
 			return false, fmt.Errorf("audit runs: %w", err)
 		}
 	}
@@ -338,11 +327,4 @@ func (db *DB) indexAudit(ctx context.Context) error {
 			return fmt.Errorf("index the audit log: %w", err)
 		}
 	}
-}
-
-// jsonInts decodes a run's JSON list.
-func jsonInts(b []byte) ([]int64, error) {
-	var out []int64
-	err := json.Unmarshal(b, &out)
-	return out, err
 }

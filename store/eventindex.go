@@ -77,7 +77,7 @@ type subjectEvent struct {
 // loadTail reads the runs' end and indexes the events after it.
 func (db *DB) loadTail(ctx context.Context) error {
 	t := &eventTail{ids: map[garde.SubjectID][]int64{}}
-	if err := db.writer.QueryRowContext(ctx, `SELECT COALESCE(max(run), 0) FROM event_run_list WHERE complete`).Scan(&t.last); err != nil {
+	if err := db.writer.QueryRowContext(ctx, eventRunList.lastComplete()).Scan(&t.last); err != nil {
 		return err
 	}
 	t.seen = t.last
@@ -232,15 +232,9 @@ func (t *eventTail) pendingLocked() *pendingRun {
 		}
 		return nil
 	}
-	var p *pendingRun
-	if t.n >= 2*runEvents || sortWait {
-		p = <-t.sorting
-	} else {
-		select {
-		case p = <-t.sorting:
-		default:
-			return nil
-		}
+	p, ok := receive(t.sorting, t.n >= 2*runEvents || sortWait)
+	if !ok {
+		return nil
 	}
 	t.sorting = nil
 	for i, r := range p.rows {
@@ -278,13 +272,7 @@ func (t *eventTail) writeRunStep(ctx context.Context, tx *sql.Tx, stmt func(q st
 	}
 	t.mu.Unlock()
 	if p.fresh {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM event_runs WHERE run IN (SELECT run FROM event_run_list WHERE NOT complete)`); err != nil {
-			return runStep{}, true, err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM event_run_list WHERE NOT complete`); err != nil {
-			return runStep{}, true, err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO event_run_list (run, complete) VALUES (?, 0)`, p.run); err != nil {
+		if err := eventRunList.start(ctx, tx, p.run); err != nil {
 			return runStep{}, true, err
 		}
 	}
@@ -297,7 +285,7 @@ func (t *eventTail) writeRunStep(ctx context.Context, tx *sql.Tx, stmt func(q st
 	}
 	step = runStep{pos: end, done: end == len(p.rows)}
 	if step.done {
-		if _, err := tx.ExecContext(ctx, `UPDATE event_run_list SET complete = 1 WHERE run = ?`, p.run); err != nil {
+		if err := eventRunList.finish(ctx, tx, p.run); err != nil {
 			return runStep{}, true, err
 		}
 	}
@@ -376,8 +364,8 @@ func (db *DB) eventIDs(ctx context.Context, q queryer, subjects []garde.SubjectI
 		if err := rows.Scan(&s, &ids); err != nil {
 			return nil, fmt.Errorf("store: events by subject: %w", err)
 		}
-		var run []int64
-		if err := json.Unmarshal(ids, &run); err != nil {
+		run, err := jsonInts(ids)
+		if err != nil {
 			return nil, fmt.Errorf("store: events by subject %s: a damaged run: %w", s, err)
 		}
 		out[garde.SubjectID(s)] = append(out[garde.SubjectID(s)], run...)
