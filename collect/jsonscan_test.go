@@ -351,6 +351,16 @@ func FuzzCheckJSON(f *testing.F) {
 			t.Fatalf("%q: got %v, want valid %v (json.Valid %v, UTF-8 %v, depth %d)", data, err, want, valid, isUTF8, depth)
 		}
 		if err == nil {
+			// isCompact, which reads only what checkJSON accepted, agrees
+			// with encoding/json's Compact
+			v := bytes.Trim(data, " \t\r\n")
+			var c bytes.Buffer
+			if err := json.Compact(&c, v); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := isCompact(v), bytes.Equal(c.Bytes(), v); got != want {
+				t.Fatalf("isCompact(%q) = %v, want %v", v, got, want)
+			}
 			return
 		}
 		var e *garde.Error

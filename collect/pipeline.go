@@ -55,8 +55,8 @@ type Record struct {
 	// StoreEvent is false for identify and alias, which update the profile
 	// and the identity graph but are not events of their own.
 	StoreEvent bool
-	Properties []byte // clear JSON object of declared non-personal properties
-	Context    []byte // clear JSON object of declared non-personal context fields
+	Properties string // clear JSON object of declared non-personal properties
+	Context    string // clear JSON object of declared non-personal context fields
 	Personal   []Value
 	Traits     []Trait
 	// pre is the record sealed before the writer had it (Writer.preseal).
@@ -167,7 +167,7 @@ func eventLabel(m *Message) string {
 
 // fields keeps the declared fields of obj, seals-to-be the personal ones,
 // redacts the rest, and returns the clear JSON object.
-func (p *Pipeline) fields(rec *Record, prefix string, declared map[string]*inventory.Field, obj Object, source, event string, t *Tally) []byte {
+func (p *Pipeline) fields(rec *Record, prefix string, declared map[string]*inventory.Field, obj Object, source, event string, t *Tally) string {
 	clear := object{size: len(obj) + 1}
 	it := obj.members()
 	for k, raw, ok := it.next(); ok; k, raw, ok = it.next() {
@@ -178,7 +178,7 @@ func (p *Pipeline) fields(rec *Record, prefix string, declared map[string]*inven
 		}
 		p.keep(rec, &clear, prefix, f, raw, source, event, t)
 	}
-	return clear.bytes()
+	return clear.json()
 }
 
 // member finds the declared field of a raw key; name is the key decoded,
@@ -307,7 +307,7 @@ func (p *Pipeline) keepComposite(rec *Record, clear *object, prefix string, f *i
 
 // context keeps the declared context fields, addressed by dotted paths of at
 // most two levels ("ip", "page.url").
-func (p *Pipeline) context(rec *Record, ctx Object, source, event string, t *Tally) []byte {
+func (p *Pipeline) context(rec *Record, ctx Object, source, event string, t *Tally) string {
 	clear := object{size: len(ctx) + 1}
 	plan := p.inv.Plan.Context
 	it := ctx.members()
@@ -335,7 +335,7 @@ func (p *Pipeline) context(rec *Record, ctx Object, source, event string, t *Tal
 			p.keep(rec, &clear, "context.", f, v, source, event, t)
 		}
 	}
-	return clear.bytes()
+	return clear.json()
 }
 
 // traits keeps the declared traits of an identify call for the profile.

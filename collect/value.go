@@ -3,6 +3,7 @@ package collect
 import (
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 
 	json "github.com/goccy/go-json"
 
@@ -65,17 +66,16 @@ func isCompact(raw []byte) bool {
 	if len(raw) == 0 || (raw[0] != '{' && raw[0] != '[') {
 		return true
 	}
-	in, esc := false, false
-	for _, c := range raw {
-		switch {
-		case esc:
-			esc = false
-		case in && c == '\\':
-			esc = true
+	// Outside strings, valid JSON has no byte at or below ' ' but white
+	// space; strings are skipped 8 bytes at a time.
+	for i := 0; i < len(raw); {
+		switch c := raw[i]; {
 		case c == '"':
-			in = !in
-		case !in && (c == ' ' || c == '\t' || c == '\r' || c == '\n'):
+			i = skipString(raw, i)
+		case c <= ' ':
 			return false
+		default:
+			i++
 		}
 	}
 	return true
@@ -101,12 +101,15 @@ func (o *object) add(key string, value []byte) {
 	o.buf = append(o.buf, value...)
 }
 
-// bytes returns the object, "{}" when it has no member.
-func (o *object) bytes() []byte {
+// json returns the object, "{}" when it has no member. The string shares
+// the object's buffer, which nothing writes to afterwards: call it once,
+// when the object is complete.
+func (o *object) json() string {
 	if len(o.buf) == 0 {
-		return []byte("{}")
+		return "{}"
 	}
-	return append(o.buf, '}')
+	o.buf = append(o.buf, '}')
+	return unsafe.String(unsafe.SliceData(o.buf), len(o.buf))
 }
 
 // appendString appends s as a JSON string.

@@ -79,8 +79,8 @@ type EventRow struct {
 	Time       time.Time
 	Received   time.Time
 	Purposes   string
-	Properties []byte
-	Context    []byte
+	Properties string // JSON object
+	Context    string // JSON object
 	Sealed     []byte // the sealed fields (garde.AppendSealedField); nil: none
 }
 

@@ -37,7 +37,7 @@ func TestRun(t *testing.T) {
 	tx.TouchSubject(ctx, b, t0.AddDate(2, 0, 0)) // b came back two years later
 	ev := func(s garde.SubjectID, name, purposes string, at time.Time) collect.EventRow {
 		return collect.EventRow{Subject: s, Source: "web", Type: "track", Name: name, MessageID: "m", Time: at, Received: at,
-			Purposes: purposes, Properties: []byte("{}"), Context: []byte("{}")}
+			Purposes: purposes, Properties: "{}", Context: "{}"}
 	}
 	if err := tx.CreateEvents(ctx, []collect.EventRow{
 		ev(a, "Product Viewed", "analytics", t0),

@@ -249,7 +249,7 @@ func (t *collectTx) CreateEvents(ctx context.Context, rows []collect.EventRow) e
 func (t *collectTx) appendEvent(args []any, id int64, e *collect.EventRow) []any {
 	t.events = append(t.events, subjectEvent{e.Subject, id})
 	return append(args, id, string(e.Subject), e.Source, e.Type, e.Name, e.MessageID,
-		ms(e.Time), ms(e.Received), e.Purposes, string(e.Properties), string(e.Context), e.Sealed)
+		ms(e.Time), ms(e.Received), e.Purposes, e.Properties, e.Context, e.Sealed)
 }
 
 func (t *collectTx) UpsertTrait(ctx context.Context, s garde.SubjectID, tr *collect.Trait, value []byte, now time.Time) error {

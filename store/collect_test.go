@@ -102,7 +102,7 @@ func TestRollbackLeavesNothing(t *testing.T) {
 	tx, _ := c.BeginCollect(ctx)
 	s := garde.NewSubjectID()
 	tx.CreateSubject(ctx, s, false, time.Now())
-	tx.CreateEvents(ctx, []collect.EventRow{{Subject: s, Source: "web", Type: "track", Name: "E", MessageID: "m", Time: time.Now(), Received: time.Now(), Properties: []byte("{}"), Context: []byte("{}")}})
+	tx.CreateEvents(ctx, []collect.EventRow{{Subject: s, Source: "web", Type: "track", Name: "E", MessageID: "m", Time: time.Now(), Received: time.Now(), Properties: "{}", Context: "{}"}})
 	tx.Rollback()
 	if _, err := store.NewProfiles(db).FindSubject(ctx, s); garde.ErrorCode(err) != garde.ENotFound {
 		t.Fatalf("after rollback: %v, want not found", err)
@@ -122,7 +122,7 @@ func TestCreateEvents(t *testing.T) {
 	rows := make([]collect.EventRow, 150)
 	for i := range rows {
 		rows[i] = collect.EventRow{Subject: s, Source: "web", Type: "track", Name: "E", MessageID: fmt.Sprint("m", i),
-			Time: time.UnixMilli(int64(i)), Received: time.UnixMilli(int64(i)), Properties: []byte("{}"), Context: []byte("{}")}
+			Time: time.UnixMilli(int64(i)), Received: time.UnixMilli(int64(i)), Properties: "{}", Context: "{}"}
 	}
 	if err := tx.CreateEvents(ctx, rows); err != nil {
 		t.Fatal(err)
@@ -301,7 +301,7 @@ func submitter(w *collect.Writer) func(anon string) chan error {
 	return func(anon string) chan error {
 		rec := collect.Record{Source: "web", Type: "track", Name: "E", MessageID: anon, StoreEvent: true, Time: now, Received: now,
 			IDs: []collect.Identity{{Kind: collect.IdentityAnon, Hash: []byte(anon)}}, Purposes: 1, Serves: 1,
-			Properties: []byte("{}"), Context: []byte("{}")}
+			Properties: "{}", Context: "{}"}
 		done := make(chan error, 1)
 		go func() { done <- w.Submit(context.Background(), []collect.Record{rec}, &collect.Tally{}) }()
 		return done

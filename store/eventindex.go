@@ -316,9 +316,10 @@ func (t *eventTail) committed(events []subjectEvent, step runStep, wrote bool, e
 	if !step.done {
 		return
 	}
-	// the run is complete: the tail keeps the events after it
+	// the run is complete: the tail keeps the events after it (in a map
+	// sized for as many subjects: the next run will likely have as many)
 	ids := t.ids
-	t.last, t.ids, t.n, t.pending = p.run, map[garde.SubjectID][]int64{}, 0, nil
+	t.last, t.ids, t.n, t.pending = p.run, make(map[garde.SubjectID][]int64, len(ids)), 0, nil
 	t.seen = max(t.seen, p.run)
 	for s, list := range ids {
 		for _, id := range list {

@@ -48,7 +48,7 @@ func TestEventIndex(t *testing.T) {
 		seq++
 		at := time.UnixMilli(int64(seq))
 		return collect.EventRow{Subject: s, Source: "web", Type: "track", Name: "E", MessageID: fmt.Sprint("m", seq),
-			Time: at, Received: at, Purposes: "analytics", Properties: []byte("{}"), Context: []byte("{}")}
+			Time: at, Received: at, Purposes: "analytics", Properties: "{}", Context: "{}"}
 	}
 	group := func() {
 		tx, err := NewCollect(db).BeginCollect(ctx)
@@ -463,7 +463,7 @@ func commitGroup(t *testing.T, db *DB, rows ...garde.SubjectID) error {
 	for _, s := range rows {
 		tx.CreateSubject(ctx, s, false, time.Now())
 		events = append(events, collect.EventRow{Subject: s, Source: "web", Type: "track", Name: "E", MessageID: "m",
-			Time: time.Now(), Received: time.Now(), Properties: []byte("{}"), Context: []byte("{}")})
+			Time: time.Now(), Received: time.Now(), Properties: "{}", Context: "{}"})
 	}
 	if err := tx.CreateEvents(ctx, events); err != nil {
 		t.Fatal(err)
