@@ -102,6 +102,9 @@ func (h *Handler) serve(r *http.Request, typ string, batch bool) (*Response, err
 		return nil, err
 	}
 	defer release()
+	// the records' buffers, given back with the body once answered
+	a := &arena{}
+	defer a.release()
 	received := h.Clock.Now()
 	var msgs []*Message
 	var resp Response
@@ -161,7 +164,7 @@ func (h *Handler) serve(r *http.Request, typ string, batch bool) (*Response, err
 			// for the writer
 			runtime.Gosched()
 		}
-		if rec, ok := h.Pipeline.Prepare(src, m, received, local); ok {
+		if rec, ok := h.Pipeline.prepare(a, src, m, received, local); ok {
 			recs = append(recs, rec)
 		} else {
 			resp.Dropped++

@@ -61,6 +61,9 @@ type Record struct {
 	Traits     []Trait
 	// pre is the record sealed before the writer had it (Writer.preseal).
 	pre *presealed
+	// arena holds the record's clear objects and sealed fields (arena.go);
+	// nil: the heap
+	arena *arena
 }
 
 // Value is a personal value to seal, by its field path ("properties.email").
@@ -102,7 +105,13 @@ func NewPipeline(inv *inventory.Inventory, index Indexer) *Pipeline {
 // false, with the reason counted in t, when the tracking plan leaves the
 // message nothing to keep (an undeclared event, no purpose).
 func (p *Pipeline) Prepare(src *inventory.Source, m *Message, received time.Time, t *Tally) (rec Record, ok bool) {
+	return p.prepare(nil, src, m, received, t)
+}
+
+// prepare is Prepare with the record's buffers taken from a (nil: the heap).
+func (p *Pipeline) prepare(a *arena, src *inventory.Source, m *Message, received time.Time, t *Tally) (rec Record, ok bool) {
 	rec = Record{
+		arena:     a,
 		Source:    src.Key,
 		Type:      m.Type,
 		MessageID: m.MessageID,
@@ -168,7 +177,7 @@ func eventLabel(m *Message) string {
 // fields keeps the declared fields of obj, seals-to-be the personal ones,
 // redacts the rest, and returns the clear JSON object.
 func (p *Pipeline) fields(rec *Record, prefix string, declared map[string]*inventory.Field, obj Object, source, event string, t *Tally) string {
-	clear := object{size: len(obj) + 1}
+	clear := object{size: len(obj) + 1, arena: rec.arena}
 	it := obj.members()
 	for k, raw, ok := it.next(); ok; k, raw, ok = it.next() {
 		f, name := member(declared, k)
@@ -308,7 +317,7 @@ func (p *Pipeline) keepComposite(rec *Record, clear *object, prefix string, f *i
 // context keeps the declared context fields, addressed by dotted paths of at
 // most two levels ("ip", "page.url").
 func (p *Pipeline) context(rec *Record, ctx Object, source, event string, t *Tally) string {
-	clear := object{size: len(ctx) + 1}
+	clear := object{size: len(ctx) + 1, arena: rec.arena}
 	plan := p.inv.Plan.Context
 	it := ctx.members()
 	for k, raw, ok := it.next(); ok; k, raw, ok = it.next() {

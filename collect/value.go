@@ -85,14 +85,15 @@ func isCompact(raw []byte) bool {
 // size, when set, is what the object will likely need (the object it is
 // made from): one allocation instead of a buffer grown step by step.
 type object struct {
-	buf  []byte
-	size int
+	buf   []byte
+	size  int
+	arena *arena // where the buffer comes from (nil: the heap)
 }
 
 // add appends a member whose value is already valid compact JSON.
 func (o *object) add(key string, value []byte) {
 	if len(o.buf) == 0 {
-		o.buf = append(make([]byte, 0, max(o.size, len(key)+len(value)+8, 64)), '{')
+		o.buf = append(o.arena.alloc(max(o.size, len(key)+len(value)+8, 64)), '{')
 	} else {
 		o.buf = append(o.buf, ',')
 	}

@@ -768,7 +768,7 @@ func (w *Writer) seal(ctx context.Context, subj garde.SubjectID, rec *Record) (o
 	for _, v := range rec.Personal {
 		size += garde.SealedFieldSize(len(v.Path), len(v.JSON)+sealedOverhead)
 	}
-	out.event, out.err = w.keys.AppendSealed(ctx, make([]byte, 0, size), subj, func(yield func(string, []byte) bool) {
+	out.event, out.err = w.keys.AppendSealed(ctx, rec.arena.alloc(size), subj, func(yield func(string, []byte) bool) {
 		for _, v := range rec.Personal {
 			// a field kept only for purposes refused now is left out
 			if v.Purposes&out.allowed != 0 && !yield(v.Path, v.JSON) {
