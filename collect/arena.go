@@ -30,7 +30,7 @@ func (a *arena) alloc(n int) []byte {
 	}
 	at := len(a.cur)
 	a.cur = a.cur[:at+n]
-	return a.cur[at:at:at+n]
+	return a.cur[at : at : at+n]
 }
 
 // release gives the chunks back; the arena can be used again.
