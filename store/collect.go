@@ -39,6 +39,9 @@ type Collect struct {
 	once  sync.Once
 	stmts map[string]*sql.Stmt
 	err   error
+	// args is the reused argument list of the events' inserts (one group
+	// commit at a time)
+	args []driver.NamedValue
 }
 
 // NewCollect returns the store of the collection writer.
@@ -48,7 +51,7 @@ func (c *Collect) prepare(ctx context.Context) error {
 	c.once.Do(func() {
 		c.stmts = map[string]*sql.Stmt{}
 		qs := []string{qFindIdentity, qFindSubject, qCreateSubject, qCreateIdentity, qMarkIdentified,
-			qMergeMembers, qMergeSubject, qTouchSubject, qCreateEvent, qCreateEvents, qUpsertTrait, qAddViolation,
+			qMergeMembers, qMergeSubject, qTouchSubject, qUpsertTrait, qAddViolation,
 			qLastConsent, qCreateConsent, qCreateConsents, qCreateOutbox, qSuppressed}
 		for _, n := range rowsPer {
 			qs = append(qs, qCreateRunRows[n])
@@ -223,33 +226,42 @@ var qCreateEvents = func() string {
 // one the last run covers) and inserts them, several per statement.
 func (t *collectTx) CreateEvents(ctx context.Context, rows []collect.EventRow) error {
 	id := t.c.db.tail.reserve(len(rows))
-	args := make([]any, 0, 12*eventsPerInsert)
-	for len(rows) >= eventsPerInsert {
-		args = args[:0]
-		for i := range rows[:eventsPerInsert] {
-			args = t.appendEvent(args, id, &rows[i])
-			id++
+	return t.conn.Raw(func(dc any) error {
+		args := t.c.args
+		for len(rows) > 0 {
+			q, n := qCreateEvents, eventsPerInsert
+			if len(rows) < eventsPerInsert {
+				q, n = qCreateEvent, 1
+			}
+			args = args[:0]
+			for i := range rows[:n] {
+				args = t.appendEvent(args, id, &rows[i])
+				id++
+			}
+			if err := t.c.db.raw.exec(ctx, dc, q, args); err != nil {
+				return err
+			}
+			rows = rows[n:]
 		}
-		if err := t.exec(ctx, qCreateEvents, args...); err != nil {
-			return err
-		}
-		rows = rows[eventsPerInsert:]
-	}
-	for i := range rows {
-		if err := t.exec(ctx, qCreateEvent, t.appendEvent(args[:0], id, &rows[i])...); err != nil {
-			return err
-		}
-		id++
-	}
-	return nil
+		clear(args) // let the rows' values go
+		t.c.args = args
+		return nil
+	})
 }
 
 // appendEvent appends the values of an event's row, and notes its id for
 // the index's tail.
-func (t *collectTx) appendEvent(args []any, id int64, e *collect.EventRow) []any {
+func (t *collectTx) appendEvent(args []driver.NamedValue, id int64, e *collect.EventRow) []driver.NamedValue {
 	t.events = append(t.events, subjectEvent{e.Subject, id})
-	return append(args, id, string(e.Subject), e.Source, e.Type, e.Name, e.MessageID,
-		ms(e.Time), ms(e.Received), e.Purposes, e.Properties, e.Context, e.Sealed)
+	var sealed driver.Value
+	if e.Sealed != nil {
+		sealed = e.Sealed
+	}
+	for _, v := range [...]driver.Value{id, string(e.Subject), e.Source, e.Type, e.Name, e.MessageID,
+		ms(e.Time), ms(e.Received), e.Purposes, e.Properties, e.Context, sealed} {
+		args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
+	}
+	return args
 }
 
 func (t *collectTx) UpsertTrait(ctx context.Context, s garde.SubjectID, tr *collect.Trait, value []byte, now time.Time) error {

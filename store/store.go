@@ -54,6 +54,9 @@ type DB struct {
 	// auditRuns is where the audit log's key runs stand (data database
 	// only; see auditruns.go)
 	auditRuns *auditRuns
+	// raw are the collection's statements prepared on the writer's
+	// connection itself (rawexec.go)
+	raw rawStmts
 }
 
 // Writer returns the single-connection handle used for writes. Callers that
@@ -79,6 +82,7 @@ func (db *DB) Close() error {
 			db.walMu.Unlock()
 		})
 	}
+	db.raw.close()
 	err := db.reader.Close()
 	if werr := db.writer.Close(); err == nil {
 		err = werr
