@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"strings"
 	"sync"
 	"time"
 
@@ -24,9 +23,7 @@ const (
 	qMergeMembers   = `UPDATE subjects SET merged_into = ? WHERE merged_into = ?`
 	qMergeSubject   = `UPDATE subjects SET merged_into = ? WHERE id = ?`
 	qTouchSubject   = `UPDATE subjects SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?`
-	qCreateEvent    = `INSERT INTO events (id, subject_id, source, type, name, message_id, ts, received_at, purposes, properties, context, sealed)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	qUpsertTrait = `INSERT INTO traits (subject_id, name, category, purposes, sealed, value, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+	qUpsertTrait    = `INSERT INTO traits (subject_id, name, category, purposes, sealed, value, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (subject_id, name) DO UPDATE SET category = excluded.category, purposes = excluded.purposes,
 		sealed = excluded.sealed, value = excluded.value, updated_at = excluded.updated_at`
 	qAddViolation = `INSERT INTO violations (source, event, field, kind, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -213,14 +210,9 @@ func (t *collectTx) TouchSubject(ctx context.Context, s garde.SubjectID, seen ti
 	return t.exec(ctx, qTouchSubject, ms(seen), string(s), ms(seen))
 }
 
-// eventsPerInsert is how many rows one INSERT of events carries: one
-// statement per row costs SQLite (and the driver) far more than the rows.
-const eventsPerInsert = 64
-
-var qCreateEvents = func() string {
-	q := `INSERT INTO events (id, subject_id, source, type, name, message_id, ts, received_at, purposes, properties, context, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	return q + strings.Repeat(`, (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, eventsPerInsert-1)
-}()
+// qCreateEvents are the multi-row inserts of events (store.go's rowsPer):
+// one statement per row costs SQLite and the driver far more than the row.
+var qCreateEvents = multiRow(`INSERT INTO events (id, subject_id, source, type, name, message_id, ts, received_at, purposes, properties, context, sealed) VALUES `, 12, "")
 
 // CreateEvents gives the rows ids of their own (eventTail.reserve: never
 // one the last run covers) and inserts them, several per statement.
@@ -228,20 +220,18 @@ func (t *collectTx) CreateEvents(ctx context.Context, rows []collect.EventRow) e
 	id := t.c.db.tail.reserve(len(rows))
 	return t.conn.Raw(func(dc any) error {
 		args := t.c.args
-		for len(rows) > 0 {
-			q, n := qCreateEvents, eventsPerInsert
-			if len(rows) < eventsPerInsert {
-				q, n = qCreateEvent, 1
+		for _, n := range rowsPer { // largest first
+			for len(rows) >= n {
+				args = args[:0]
+				for i := range rows[:n] {
+					args = t.appendEvent(args, id, &rows[i])
+					id++
+				}
+				if err := t.c.db.raw.exec(ctx, dc, qCreateEvents[n], args); err != nil {
+					return err
+				}
+				rows = rows[n:]
 			}
-			args = args[:0]
-			for i := range rows[:n] {
-				args = t.appendEvent(args, id, &rows[i])
-				id++
-			}
-			if err := t.c.db.raw.exec(ctx, dc, q, args); err != nil {
-				return err
-			}
-			rows = rows[n:]
 		}
 		clear(args) // let the rows' values go
 		t.c.args = args
