@@ -3,7 +3,6 @@ package collect
 import (
 	"context"
 	"errors"
-	"iter"
 	"log/slog"
 	"runtime"
 	"sort"
@@ -21,9 +20,9 @@ type Keys interface {
 	HasKey(ctx context.Context, s garde.SubjectID) (bool, error)
 	CreateKeys(ctx context.Context, subjects []garde.SubjectID) error
 	Seal(ctx context.Context, s garde.SubjectID, field string, plaintext []byte) ([]byte, error)
-	// AppendSealed appends to dst the fields (path, plaintext) sealed for
-	// the subject, in garde's format of an event's sealed fields.
-	AppendSealed(ctx context.Context, dst []byte, s garde.SubjectID, fields iter.Seq2[string, []byte]) ([]byte, error)
+	// SealFields seals in place an event's fields laid out in b from start
+	// on: garde's format 2 header, then the values in clear.
+	SealFields(ctx context.Context, s garde.SubjectID, b []byte, start int) ([]byte, error)
 }
 
 // Store opens the write transactions of the collection path. Only the
@@ -81,7 +80,7 @@ type EventRow struct {
 	Purposes   string
 	Properties string // JSON object
 	Context    string // JSON object
-	Sealed     []byte // the sealed fields (garde.AppendSealedField); nil: none
+	Sealed     []byte // the sealed fields (garde's format 2, Keys.SealFields); nil: none
 }
 
 // WriterOptions bound the writer's memory and its group commits.
@@ -763,27 +762,32 @@ func (w *Writer) seal(ctx context.Context, subj garde.SubjectID, rec *Record) (o
 	if !rec.StoreEvent || len(rec.Personal) == 0 {
 		return out
 	}
-	// the fields' paths and sealed values, in garde's binary format
-	size := 0
+	// the fields' paths and values sealed at once, in garde's format 2; a
+	// field kept only for purposes refused now is left out
+	var fieldsBuf [8]garde.SealedField
+	fields, size, paths := fieldsBuf[:0], sealedOverhead, 0
 	for _, v := range rec.Personal {
-		size += garde.SealedFieldSize(len(v.Path), len(v.JSON)+sealedOverhead)
-	}
-	out.event, out.err = w.keys.AppendSealed(ctx, rec.arena.alloc(size), subj, func(yield func(string, []byte) bool) {
-		for _, v := range rec.Personal {
-			// a field kept only for purposes refused now is left out
-			if v.Purposes&out.allowed != 0 && !yield(v.Path, v.JSON) {
-				return
-			}
+		if v.Purposes&out.allowed != 0 {
+			fields = append(fields, garde.SealedField{Path: v.Path, Size: len(v.JSON)})
+			size, paths = size+len(v.JSON), paths+len(v.Path)
 		}
-	})
-	if len(out.event) == 0 {
-		out.event = nil // no field, or every one kept only for purposes refused now
 	}
+	if len(fields) == 0 {
+		return out
+	}
+	b := garde.AppendSealedHeader(rec.arena.alloc(size+garde.SealedHeaderSize(len(fields), paths)), fields)
+	for _, v := range rec.Personal {
+		if v.Purposes&out.allowed != 0 {
+			b = append(b, v.JSON...)
+		}
+	}
+	out.event, out.err = w.keys.SealFields(ctx, subj, b, 0)
 	return out
 }
 
-// sealedOverhead is what sealing adds to a value (vault: a version byte,
-// the nonce and the tag), to size the buffer of an event's sealed fields.
+// sealedOverhead is what sealing adds to an event's values (vault: a
+// version byte, the nonce and the tag), to size the buffer of its sealed
+// fields.
 const sealedOverhead = 1 + 12 + 16
 
 // write stores a sealed record, in the writer goroutine.

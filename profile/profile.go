@@ -71,9 +71,11 @@ type Store interface {
 	FindEventsEach(ctx context.Context, subjects []garde.SubjectID, limit int) ([]StoredEvent, error)
 }
 
-// Opener opens sealed values. The vault implements it.
+// Opener opens sealed values: one (a trait), or an event's sealed fields
+// (garde.SealedFields, any format). The vault implements it.
 type Opener interface {
 	Open(ctx context.Context, s garde.SubjectID, field string, sealed []byte) ([]byte, error)
+	OpenFields(ctx context.Context, s garde.SubjectID, sealed []byte, fn func(path string, plaintext []byte) error) error
 }
 
 // Profile is a subject read back in clear.
@@ -286,11 +288,7 @@ func (r *Reader) open(ctx context.Context, se *StoredEvent) (Event, error) {
 	if err := json.Unmarshal(se.Context, &e.Context); err != nil {
 		return e, garde.Wrap(garde.EInternal, err, "a stored event is corrupt")
 	}
-	err := garde.SealedFields(se.Sealed, func(path string, c []byte) error {
-		plain, err := r.Opener.Open(ctx, se.Subject, path, c)
-		if err != nil {
-			return err
-		}
+	err := r.Opener.OpenFields(ctx, se.Subject, se.Sealed, func(path string, plain []byte) error {
 		var v any
 		if err := json.Unmarshal(plain, &v); err != nil {
 			return garde.Wrap(garde.EInternal, err, "a stored event is corrupt")

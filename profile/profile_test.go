@@ -24,6 +24,18 @@ func (plainOpener) Open(_ context.Context, s garde.SubjectID, field string, seal
 	return sealed[len(prefix):], nil
 }
 
+// OpenFields opens format 1 and the JSON form (the vault's own tests cover
+// format 2, sealed at once).
+func (o plainOpener) OpenFields(ctx context.Context, s garde.SubjectID, sealed []byte, fn func(string, []byte) error) error {
+	return garde.SealedFields(sealed, func(path string, c []byte) error {
+		plain, err := o.Open(ctx, s, path, c)
+		if err != nil {
+			return err
+		}
+		return fn(path, plain)
+	})
+}
+
 // TestOpenSealedFields: an event's sealed fields are opened and put back
 // where they were sent, whether stored in the binary format or as the JSON
 // object written before it; fields that do not decode are an internal

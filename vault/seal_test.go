@@ -167,61 +167,117 @@ func TestSmallCache(t *testing.T) {
 	}
 }
 
-// TestAppendSealed: the fields of one event, sealed in one go, are in
-// garde's format after what dst held, and each opens with Open for its
-// own path only; a subject without a key gets ErrShredded and dst back.
-func TestAppendSealed(t *testing.T) {
+// TestSealFields: the fields of one event are sealed at once, in place, in
+// garde's format 2 after what b held: their paths readable without the key,
+// their values not; OpenFields gives them back in order for that subject
+// only, and any change to a path, a length or the sealed bytes is refused.
+// Format 1 opens through OpenFields too. Values that do not follow their
+// header are refused; a subject without a key gets ErrShredded.
+func TestSealFields(t *testing.T) {
+	ctx := context.Background()
 	v, _, _ := newVault(t)
 	ss := newSubjects(t, v, 2)
 	s, other := ss[0], ss[1]
 	fields := [][2]string{{"properties.email", `"ada@example.com"`}, {"context.ip", `"192.0.2.7"`}, {"properties.note", ""}}
-	each := func(yield func(string, []byte) bool) {
-		for _, f := range fields {
-			if !yield(f[0], []byte(f[1])) {
-				return
-			}
-		}
-	}
-	prefix := garde.AppendSealedField(nil, "properties.phone", seal(t, v, s, "properties.phone", `"+33 6"`))
-	out, err := v.AppendSealed(context.Background(), bytes.Clone(prefix), s, each)
+	prefix := []byte("held")
+	out, err := sealEvent(v, s, bytes.Clone(prefix), fields)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.HasPrefix(out, prefix) || bytes.Contains(out, []byte("ada@")) {
+	if !bytes.HasPrefix(out, prefix) || bytes.Contains(out, []byte("ada@")) || bytes.Contains(out, []byte("192.0.2.7")) {
 		t.Fatalf("what dst held is not kept in front, or a value is in clear")
 	}
-	var got [][2]string
-	err = garde.SealedFields(out, func(path string, c []byte) error {
-		pt, err := v.Open(context.Background(), s, path, c)
-		if err != nil {
-			return err
+	sealed := out[len(prefix):]
+	open := func(s garde.SubjectID, sealed []byte) ([][2]string, error) {
+		var got [][2]string
+		err := v.OpenFields(ctx, s, sealed, func(path string, pt []byte) error {
+			got = append(got, [2]string{path, string(pt)})
+			return nil
+		})
+		return got, err
+	}
+	got, err := open(s, sealed)
+	if err != nil || len(got) != len(fields) {
+		t.Fatalf("read back %v, %v; want %v", got, err, fields)
+	}
+	for i := range fields {
+		if got[i] != fields[i] {
+			t.Errorf("field %d: %v, want %v", i, got[i], fields[i])
 		}
-		got = append(got, [2]string{path, string(pt)})
-		if _, err := v.Open(context.Background(), other, path, c); !errors.Is(err, vault.ErrTampered) {
-			t.Errorf("%s opens for another subject: %v", path, err)
+	}
+	var paths []string
+	if err := garde.SealedPaths(sealed, func(p string) { paths = append(paths, p) }); err != nil || len(paths) != 3 || paths[1] != "context.ip" {
+		t.Errorf("paths without the key: %v, %v", paths, err)
+	}
+	if err := garde.SealedFields(sealed, func(string, []byte) error { return nil }); !errors.Is(err, garde.ErrSealedFields) {
+		t.Errorf("SealedFields took format 2: %v", err)
+	}
+	if _, err := open(other, sealed); !errors.Is(err, vault.ErrTampered) {
+		t.Errorf("opens for another subject: %v", err)
+	}
+	// a path renamed (same length), two lengths traded (same total), a
+	// sealed byte flipped, the end cut off
+	tampered := map[string][]byte{
+		"path":      bytes.Replace(bytes.Clone(sealed), []byte("context.ip"), []byte("context.iq"), 1),
+		"lengths":   reheader(t, sealed, func(f []garde.SealedField) { f[0].Size, f[1].Size = f[1].Size, f[0].Size }),
+		"sealed":    func() []byte { b := bytes.Clone(sealed); b[len(b)-20] ^= 1; return b }(),
+		"truncated": sealed[:len(sealed)-1],
+	}
+	for name, b := range tampered {
+		if _, err := open(s, b); !errors.Is(err, vault.ErrTampered) && !errors.Is(err, garde.ErrSealedFields) {
+			t.Errorf("%s changed: %v, want a refusal", name, err)
 		}
-		if _, err := v.Open(context.Background(), s, path+"x", c); !errors.Is(err, vault.ErrTampered) {
-			t.Errorf("%s opens for another path: %v", path, err)
+	}
+	// format 1, each value sealed on its own
+	one := garde.AppendSealedField(nil, "properties.phone", seal(t, v, s, "properties.phone", `"+33 6"`))
+	if got, err := open(s, one); err != nil || len(got) != 1 || got[0] != [2]string{"properties.phone", `"+33 6"`} {
+		t.Errorf("format 1: %v, %v", got, err)
+	}
+	laid := garde.AppendSealedHeader(nil, []garde.SealedField{{Path: "properties.email", Size: 5}})
+	for name, b := range map[string][]byte{"short": append(laid, "ab"...), "long": append(laid, "abcdefg"...), "no header": []byte("abc")} {
+		if _, err := v.SealFields(ctx, s, b, 0); err == nil {
+			t.Errorf("%s: sealed", name)
 		}
+	}
+
+	if err := v.Shred(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sealEvent(v, other, nil, fields); !errors.Is(err, vault.ErrShredded) {
+		t.Errorf("shredded subject: %v", err)
+	}
+	if _, err := open(other, sealed); !errors.Is(err, vault.ErrShredded) {
+		t.Errorf("open for a shredded subject: %v", err)
+	}
+}
+
+// reheader rewrites the header of an event's sealed fields (format 2) with
+// edit applied to its fields, keeping what follows.
+func reheader(t *testing.T, sealed []byte, edit func([]garde.SealedField)) []byte {
+	t.Helper()
+	var fields []garde.SealedField
+	end, err := garde.SealedHeader(sealed, func(path []byte, size int) error {
+		fields = append(fields, garde.SealedField{Path: string(path), Size: size})
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := append([][2]string{{"properties.phone", `"+33 6"`}}, fields...)
-	if len(got) != len(want) {
-		t.Fatalf("read back %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("field %d: %v, want %v", i, got[i], want[i])
-		}
-	}
+	edit(fields)
+	return append(garde.AppendSealedHeader(nil, fields), sealed[end:]...)
+}
 
-	if err := v.Shred(context.Background(), other); err != nil {
-		t.Fatal(err)
+// sealEvent lays out fields (path, value) after b as SealFields reads them
+// and seals them.
+func sealEvent(v *vault.Vault, s garde.SubjectID, b []byte, fields [][2]string) ([]byte, error) {
+	var list []garde.SealedField
+	for _, f := range fields {
+		list = append(list, garde.SealedField{Path: f[0], Size: len(f[1])})
 	}
-	if back, err := v.AppendSealed(context.Background(), prefix, other, each); !errors.Is(err, vault.ErrShredded) || !bytes.Equal(back, prefix) {
-		t.Errorf("shredded subject: %v, dst %x", err, back)
+	start := len(b)
+	b = garde.AppendSealedHeader(b, list)
+	for _, f := range fields {
+		b = append(b, f[1]...)
 	}
+	return v.SealFields(context.Background(), s, b, start)
 }

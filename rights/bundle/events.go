@@ -62,11 +62,7 @@ func (o *opener) event(ctx context.Context, se *profile.StoredEvent, e *Event) e
 	if err := decodeObject(se.Context, &cx); err != nil {
 		return corrupt(err)
 	}
-	err := garde.SealedFields(se.Sealed, func(path string, c []byte) error {
-		plain, err := o.open.Open(ctx, se.Subject, path, c)
-		if err != nil {
-			return err
-		}
+	err := o.open.OpenFields(ctx, se.Subject, se.Sealed, func(path string, plain []byte) error {
 		// plain is JSON (the writer sealed it so); encoding the
 		// object below checks it
 		// where it was sent: "properties.email", "traits.name" (group
