@@ -5,10 +5,10 @@ package collect
 // like request bodies, and gives every chunk back at once when the request
 // is answered (release): per event, these were a third of the bytes the
 // collection path allocated. The rule is the body's (body.go): nothing kept
-// past the answer points into them; the store copies what it binds. A
-// record's arena is used by whoever holds the record, the request's
-// goroutine and then the writer, never both at once (the submission's
-// channels order them). A nil arena allocates from the heap.
+// past the answer points into them; the store copies what it binds. Only
+// the request's goroutine uses its arena (preparing, presealing): the
+// writer, which seals a large group on several goroutines at once, seals
+// on the heap. A nil arena allocates from the heap.
 type arena struct {
 	cur    []byte   // the chunk being carved; len is what was handed out
 	chunks [][]byte // every chunk taken, cur included

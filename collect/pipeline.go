@@ -61,8 +61,9 @@ type Record struct {
 	Traits     []Trait
 	// pre is the record sealed before the writer had it (Writer.preseal).
 	pre *presealed
-	// arena holds the record's clear objects and sealed fields (arena.go);
-	// nil: the heap
+	// arena holds the record's clear objects and, if sealed before the
+	// writer had it, its sealed fields (arena.go); nil: the heap. Only the
+	// request's goroutine uses it.
 	arena *arena
 }
 

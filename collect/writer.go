@@ -330,7 +330,7 @@ func (w *Writer) Preseal(ctx context.Context, recs []Record) (n int) {
 		if !ok {
 			continue
 		}
-		if sr := w.seal(ctx, subj, rec); sr.err == nil {
+		if sr := w.seal(ctx, subj, rec, rec.arena); sr.err == nil {
 			rec.pre = &presealed{subject: subj, epoch: epoch, sealed: sr}
 			n++
 		}
@@ -702,7 +702,7 @@ func (w *Writer) sealAll(ctx context.Context, todo []toSeal) []sealedRecord {
 	helpers := min(runtime.GOMAXPROCS(0), unsealed/sealChunk) - 1
 	if helpers < 1 {
 		for k, t := range todo {
-			out[k] = w.seal(ctx, t.subj, t.rec)
+			out[k] = w.seal(ctx, t.subj, t.rec, nil)
 		}
 		return out
 	}
@@ -716,7 +716,7 @@ func (w *Writer) sealAll(ctx context.Context, todo []toSeal) []sealedRecord {
 				return
 			}
 			for k := c * sealChunk; k < min((c+1)*sealChunk, len(todo)); k++ {
-				out[k] = w.seal(ctx, todo[k].subj, todo[k].rec)
+				out[k] = w.seal(ctx, todo[k].subj, todo[k].rec, nil)
 			}
 			finished <- struct{}{}
 		}
@@ -733,7 +733,7 @@ func (w *Writer) sealAll(ctx context.Context, todo []toSeal) []sealedRecord {
 
 // seal applies the consent gate to a record and seals what it lets
 // through with the subject's key. It is safe for concurrent use.
-func (w *Writer) seal(ctx context.Context, subj garde.SubjectID, rec *Record) (out sealedRecord) {
+func (w *Writer) seal(ctx context.Context, subj garde.SubjectID, rec *Record, a *arena) (out sealedRecord) {
 	// the event is stored for the purposes it serves that are allowed now;
 	// its fields ride along for theirs
 	out.serves = w.gate.Storable(subj, rec.Serves, rec.Received)
@@ -775,7 +775,7 @@ func (w *Writer) seal(ctx context.Context, subj garde.SubjectID, rec *Record) (o
 	if len(fields) == 0 {
 		return out
 	}
-	b := garde.AppendSealedHeader(rec.arena.alloc(size+garde.SealedHeaderSize(len(fields), paths)), fields)
+	b := garde.AppendSealedHeader(a.alloc(size+garde.SealedHeaderSize(len(fields), paths)), fields)
 	for _, v := range rec.Personal {
 		if v.Purposes&out.allowed != 0 {
 			b = append(b, v.JSON...)

@@ -56,3 +56,35 @@ func TestLargeGroupSealed(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeGroupNewPeople: a batch of orders from 300 people never seen
+// before, whom only the writer can resolve, is sealed by the writer on
+// several goroutines at once: each sealed on the heap, none in the
+// request's buffers (which one goroutine at a time may use), and each read
+// back decrypted.
+func TestLargeGroupNewPeople(t *testing.T) {
+	in := start(t, t.TempDir(), collect.WriterOptions{})
+	g := gardetest.NewGenerator(22)
+	people := make([]gardetest.Person, 300)
+	var orders []map[string]any
+	for i := range people {
+		people[i] = g.Person()
+		orders = append(orders, g.Order(people[i]))
+	}
+	if a := in.batch(gardetest.WebKey, orders...); a.status != 200 {
+		t.Fatalf("orders: %d %s", a.status, a.body)
+	}
+	for _, p := range people {
+		prof, a := in.subject("userId=" + p.UserID)
+		if a.status != 200 {
+			t.Fatalf("read %s: %d %s", p.UserID, a.status, a.body)
+		}
+		events := prof["events"].([]any)
+		if len(events) != 1 {
+			t.Fatalf("%s has %d events, want 1", p.UserID, len(events))
+		}
+		if props := events[0].(map[string]any)["properties"].(map[string]any); props["email"] != p.Email {
+			t.Fatalf("the order of %s: %v", p.UserID, props)
+		}
+	}
+}
