@@ -95,6 +95,48 @@ type resolver struct {
 	cache   *identityCache
 	created []garde.SubjectID
 	merged  [][2]garde.SubjectID // (from, into), in order
+	// absent holds the identities that prefetch found in no subject: a
+	// look-up of one of them needs no query, until the resolver adds it or
+	// the cache's epoch moves (a merge or a replaced identity may have
+	// changed what prefetch saw)
+	absent      map[string]struct{}
+	absentEpoch uint64
+}
+
+// prefetch looks up at once the identities of recs that the cache does not
+// know: those found join the cache, the others are noted absent. A group
+// of new people costs a statement per 64 identities instead of one each.
+func (r *resolver) prefetch(ctx context.Context, recs []*Record) error {
+	var todo []Identity
+	seen := map[string]struct{}{}
+	for _, rec := range recs {
+		for _, ids := range [2][]Identity{rec.IDs, rec.Previous} {
+			for _, id := range ids {
+				k := idKey(id)
+				if _, dup := seen[k]; dup {
+					continue
+				}
+				seen[k] = struct{}{}
+				if !r.cache.ids.Contains(k) {
+					todo = append(todo, id)
+				}
+			}
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	if r.absent == nil || r.absentEpoch != r.cache.epoch.Load() {
+		r.absent, r.absentEpoch = make(map[string]struct{}, len(todo)), r.cache.epoch.Load()
+	}
+	for _, id := range todo {
+		r.absent[idKey(id)] = struct{}{}
+	}
+	return r.tx.FindIdentities(ctx, todo, func(id Identity, s garde.SubjectID) {
+		k := idKey(id)
+		delete(r.absent, k)
+		r.cache.ids.Add(k, s)
+	})
 }
 
 func idKey(id Identity) string { return id.Kind + string(id.Hash) }
@@ -103,6 +145,9 @@ func (r *resolver) lookup(ctx context.Context, id Identity) (garde.SubjectID, er
 	k := idKey(id)
 	if s, ok := r.cache.ids.Get(k); ok {
 		return s, nil
+	}
+	if _, ok := r.absent[k]; ok && r.absentEpoch == r.cache.epoch.Load() {
+		return "", nil
 	}
 	s, err := r.tx.FindIdentity(ctx, id.Kind, id.Hash)
 	if err != nil || s == "" {
@@ -215,6 +260,7 @@ func (r *resolver) resolve(ctx context.Context, rec *Record) (garde.SubjectID, e
 				return "", err
 			}
 			r.cache.ids.Add(idKey(id), subj)
+			delete(r.absent, idKey(id))
 		case other != subj:
 			if err := r.mergeAnonymous(ctx, other, subj); err != nil {
 				return "", err

@@ -47,6 +47,9 @@ type Tx interface {
 	Suppressed(ctx context.Context, ids []Identity) (bool, error)
 	// FindIdentity returns the subject an identity belongs to, or "".
 	FindIdentity(ctx context.Context, kind string, hash []byte) (garde.SubjectID, error)
+	// FindIdentities looks many identities up at once: found is called
+	// with each one that belongs to a subject.
+	FindIdentities(ctx context.Context, ids []Identity, found func(id Identity, s garde.SubjectID)) error
 	// FindSubject returns the subject's canonical id (itself unless merged)
 	// and whether it is identified (has a userId); "" when there is no
 	// such subject (erased).
@@ -524,6 +527,17 @@ func (w *Writer) commit(group []*submission) error {
 	}
 	defer tx.Rollback()
 	r := resolver{tx: tx, cache: w.ids}
+	var unresolved []*Record // what resolve will look at: not sealed before, or since changed
+	for _, s := range group {
+		for j := range s.recs {
+			if p := s.recs[j].pre; p == nil || p.epoch != w.ids.epoch.Load() {
+				unresolved = append(unresolved, &s.recs[j])
+			}
+		}
+	}
+	if err := r.prefetch(ctx, unresolved); err != nil {
+		return err
+	}
 	subjects := make([][]garde.SubjectID, len(group))
 	for i, s := range group {
 		subjects[i] = make([]garde.SubjectID, len(s.recs))

@@ -51,7 +51,7 @@ func (c *Collect) prepare(ctx context.Context) error {
 			qMergeMembers, qMergeSubject, qTouchSubject, qUpsertTrait, qAddViolation,
 			qLastConsent, qCreateConsent, qCreateConsents, qCreateOutbox, qSuppressed}
 		for _, n := range rowsPer {
-			qs = append(qs, qCreateRunRows[n])
+			qs = append(qs, qCreateRunRows[n], qFindIdentities[n])
 		}
 		for _, q := range qs {
 			st, err := c.db.writer.PrepareContext(ctx, q)
@@ -155,6 +155,44 @@ func (t *collectTx) FindIdentity(ctx context.Context, kind string, hash []byte) 
 		return "", nil
 	}
 	return garde.SubjectID(s), err
+}
+
+// qFindIdentities looks up n identities (kind, hash) with one statement,
+// through the primary key (a seek per pair: TestFindIdentitiesPlan).
+var qFindIdentities = multiRow(`SELECT kind, hash, subject_id FROM identities WHERE (kind, hash) IN (VALUES `, 2, ")")
+
+func (t *collectTx) FindIdentities(ctx context.Context, ids []collect.Identity, found func(collect.Identity, garde.SubjectID)) error {
+	args := make([]any, 0, 2*rowsPer[0])
+	for _, n := range rowsPer { // largest first
+		for len(ids) >= n {
+			args = args[:0]
+			for _, id := range ids[:n] {
+				args = append(args, id.Kind, id.Hash)
+			}
+			if err := t.findIdentities(ctx, qFindIdentities[n], args, found); err != nil {
+				return err
+			}
+			ids = ids[n:]
+		}
+	}
+	return nil
+}
+
+func (t *collectTx) findIdentities(ctx context.Context, q string, args []any, found func(collect.Identity, garde.SubjectID)) error {
+	rows, err := t.stmt(ctx, q).QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id collect.Identity
+		var s string
+		if err := rows.Scan(&id.Kind, &id.Hash, &s); err != nil {
+			return err
+		}
+		found(id, garde.SubjectID(s))
+	}
+	return rows.Err()
 }
 
 func (t *collectTx) FindSubject(ctx context.Context, id garde.SubjectID) (garde.SubjectID, bool, error) {

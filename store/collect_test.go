@@ -307,3 +307,73 @@ func submitter(w *collect.Writer) func(anon string) chan error {
 		return done
 	}
 }
+
+// countingStore counts the collection path's identity look-ups.
+type countingStore struct {
+	*store.Collect
+	one, many atomic.Int64
+}
+
+func (c *countingStore) BeginCollect(ctx context.Context) (collect.Tx, error) {
+	tx, err := c.Collect.BeginCollect(ctx)
+	return &countingTx{Tx: tx, c: c}, err
+}
+
+type countingTx struct {
+	collect.Tx
+	c *countingStore
+}
+
+func (t *countingTx) FindIdentity(ctx context.Context, kind string, hash []byte) (garde.SubjectID, error) {
+	t.c.one.Add(1)
+	return t.Tx.FindIdentity(ctx, kind, hash)
+}
+
+func (t *countingTx) FindIdentities(ctx context.Context, ids []collect.Identity, found func(collect.Identity, garde.SubjectID)) error {
+	t.c.many.Add(1)
+	return t.Tx.FindIdentities(ctx, ids, found)
+}
+
+// TestPrefetchIdentities: a group of people the writer does not know is
+// resolved with identities looked up together, none one by one, whether
+// they are new (created) or stored before the writer started (found); the
+// same people again are resolved from the cache.
+func TestPrefetchIdentities(t *testing.T) {
+	db := openData(t)
+	now := time.Now()
+	recs := func(n int) []collect.Record {
+		var out []collect.Record
+		for i := range n {
+			out = append(out, collect.Record{Source: "web", Type: "track", Name: "E", MessageID: fmt.Sprint("m", i), StoreEvent: true,
+				Time: now, Received: now, Purposes: 1, Serves: 1, Properties: "{}", Context: "{}",
+				IDs: []collect.Identity{{Kind: collect.IdentityUser, Hash: []byte(fmt.Sprint("user-", i))}, {Kind: collect.IdentityAnon, Hash: []byte(fmt.Sprint("anon-", i))}}})
+		}
+		return out
+	}
+	count := func(q string) (n int) {
+		if err := db.Reader().QueryRow(q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for round, want := range []struct{ many int64 }{{1}, {1}} {
+		st := &countingStore{Collect: store.NewCollect(db)}
+		w := collect.NewWriter(st, nil, nil, func(inventory.PurposeSet) string { return "service" }, collect.WriterOptions{},
+			slog.New(slog.NewTextHandler(io.Discard, nil)), collect.NewMetrics(prometheus.NewRegistry()))
+		for range 2 { // the second time, the cache knows them all
+			if err := w.Submit(context.Background(), recs(100), &collect.Tally{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.Close()
+		if st.one.Load() != 0 || st.many.Load() != want.many {
+			t.Errorf("round %d: %d look-ups one by one, %d together; want 0 and %d", round, st.one.Load(), st.many.Load(), want.many)
+		}
+		if s, i := count(`SELECT count(*) FROM subjects`), count(`SELECT count(*) FROM identities`); s != 100 || i != 200 {
+			t.Fatalf("round %d: %d subjects, %d identities; want 100 and 200", round, s, i)
+		}
+	}
+	if n := count(`SELECT count(DISTINCT subject_id) FROM events`); n != 100 {
+		t.Errorf("events of %d subjects, want 100", n)
+	}
+}
