@@ -17,8 +17,6 @@ import (
 const (
 	qFindIdentity   = `SELECT subject_id FROM identities WHERE kind = ? AND hash = ?`
 	qFindSubject    = `SELECT COALESCE(merged_into, id), identified FROM subjects WHERE id = ?`
-	qCreateSubject  = `INSERT INTO subjects (id, identified, created_at, last_seen_at) VALUES (?, ?, ?, ?)`
-	qCreateIdentity = `INSERT INTO identities (kind, hash, subject_id, created_at) VALUES (?, ?, ?, ?)`
 	qMarkIdentified = `UPDATE subjects SET identified = 1 WHERE id = ?`
 	qMergeMembers   = `UPDATE subjects SET merged_into = ? WHERE merged_into = ?`
 	qMergeSubject   = `UPDATE subjects SET merged_into = ? WHERE id = ?`
@@ -47,11 +45,11 @@ func NewCollect(db *DB) *Collect { return &Collect{db: db} }
 func (c *Collect) prepare(ctx context.Context) error {
 	c.once.Do(func() {
 		c.stmts = map[string]*sql.Stmt{}
-		qs := []string{qFindIdentity, qFindSubject, qCreateSubject, qCreateIdentity, qMarkIdentified,
+		qs := []string{qFindIdentity, qFindSubject, qMarkIdentified,
 			qMergeMembers, qMergeSubject, qTouchSubject, qUpsertTrait, qAddViolation,
 			qLastConsent, qCreateConsent, qCreateConsents, qCreateOutbox, qSuppressed}
 		for _, n := range rowsPer {
-			qs = append(qs, qCreateRunRows[n], qFindIdentities[n])
+			qs = append(qs, qCreateRunRows[n], qFindIdentities[n], qCreateSubjects[n], qCreateIdentities[n])
 		}
 		for _, q := range qs {
 			st, err := c.db.writer.PrepareContext(ctx, q)
@@ -108,6 +106,29 @@ type collectTx struct {
 	// events are the ids and subjects of the events written, indexed in
 	// the tail once committed
 	events []subjectEvent
+	// subjects and identities created and not yet written, 4 values a row:
+	// written together (flushCreated) before any statement that reads or
+	// changes those tables, and at commit
+	newSubjects, newIdentities []any
+}
+
+// flushCreated writes the subjects and identities created since the last
+// time, several rows per statement.
+func (t *collectTx) flushCreated(ctx context.Context) error {
+	stmt := func(q string) (*sql.Stmt, error) { return t.stmt(ctx, q), nil }
+	if len(t.newSubjects) > 0 {
+		if err := insertRows(ctx, stmt, qCreateSubjects, 4, t.newSubjects); err != nil {
+			return err
+		}
+		t.newSubjects = t.newSubjects[:0]
+	}
+	if len(t.newIdentities) > 0 {
+		if err := insertRows(ctx, stmt, qCreateIdentities, 4, t.newIdentities); err != nil {
+			return err
+		}
+		t.newIdentities = t.newIdentities[:0]
+	}
+	return nil
 }
 
 func (t *collectTx) stmt(ctx context.Context, q string) *sql.Stmt {
@@ -149,6 +170,9 @@ func (t *collectTx) Suppressed(ctx context.Context, ids []collect.Identity) (boo
 }
 
 func (t *collectTx) FindIdentity(ctx context.Context, kind string, hash []byte) (garde.SubjectID, error) {
+	if err := t.flushCreated(ctx); err != nil {
+		return "", err
+	}
 	var s string
 	err := t.stmt(ctx, qFindIdentity).QueryRowContext(ctx, kind, hash).Scan(&s)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -157,11 +181,21 @@ func (t *collectTx) FindIdentity(ctx context.Context, kind string, hash []byte) 
 	return garde.SubjectID(s), err
 }
 
+// qCreateSubjects and qCreateIdentities write the subjects and identities
+// a group created, several per statement (collectTx.flushCreated).
+var (
+	qCreateSubjects   = multiRow(`INSERT INTO subjects (id, identified, created_at, last_seen_at) VALUES `, 4, "")
+	qCreateIdentities = multiRow(`INSERT INTO identities (kind, hash, subject_id, created_at) VALUES `, 4, "")
+)
+
 // qFindIdentities looks up n identities (kind, hash) with one statement,
 // through the primary key (a seek per pair: TestFindIdentitiesPlan).
 var qFindIdentities = multiRow(`SELECT kind, hash, subject_id FROM identities WHERE (kind, hash) IN (VALUES `, 2, ")")
 
 func (t *collectTx) FindIdentities(ctx context.Context, ids []collect.Identity, found func(collect.Identity, garde.SubjectID)) error {
+	if err := t.flushCreated(ctx); err != nil {
+		return err
+	}
 	args := make([]any, 0, 2*rowsPer[0])
 	for _, n := range rowsPer { // largest first
 		for len(ids) >= n {
@@ -196,6 +230,9 @@ func (t *collectTx) findIdentities(ctx context.Context, q string, args []any, fo
 }
 
 func (t *collectTx) FindSubject(ctx context.Context, id garde.SubjectID) (garde.SubjectID, bool, error) {
+	if err := t.flushCreated(ctx); err != nil {
+		return "", false, err
+	}
 	var canonical string
 	var identified bool
 	err := t.stmt(ctx, qFindSubject).QueryRowContext(ctx, string(id)).Scan(&canonical, &identified)
@@ -205,15 +242,21 @@ func (t *collectTx) FindSubject(ctx context.Context, id garde.SubjectID) (garde.
 	return garde.SubjectID(canonical), identified, err
 }
 
+// CreateSubject and CreateIdentity note the rows; flushCreated writes them.
 func (t *collectTx) CreateSubject(ctx context.Context, id garde.SubjectID, identified bool, now time.Time) error {
-	return t.exec(ctx, qCreateSubject, string(id), identified, ms(now), ms(now))
+	t.newSubjects = append(t.newSubjects, string(id), identified, ms(now), ms(now))
+	return nil
 }
 
 func (t *collectTx) CreateIdentity(ctx context.Context, kind string, hash []byte, s garde.SubjectID, now time.Time) error {
-	return t.exec(ctx, qCreateIdentity, kind, hash, string(s), ms(now))
+	t.newIdentities = append(t.newIdentities, kind, hash, string(s), ms(now))
+	return nil
 }
 
 func (t *collectTx) MarkIdentified(ctx context.Context, s garde.SubjectID) error {
+	if err := t.flushCreated(ctx); err != nil {
+		return err
+	}
 	return t.exec(ctx, qMarkIdentified, string(s))
 }
 
@@ -221,6 +264,9 @@ const qDeleteIdentities = `DELETE FROM identities WHERE kind = ? AND subject_id 
 	(SELECT id FROM subjects WHERE id = ? OR merged_into = ?) RETURNING hash`
 
 func (t *collectTx) DeleteIdentities(ctx context.Context, s garde.SubjectID, kind string) ([][]byte, error) {
+	if err := t.flushCreated(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := t.tx.QueryContext(ctx, qDeleteIdentities, kind, string(s), string(s))
 	if err != nil {
 		return nil, err
@@ -238,6 +284,9 @@ func (t *collectTx) DeleteIdentities(ctx context.Context, s garde.SubjectID, kin
 }
 
 func (t *collectTx) MergeSubject(ctx context.Context, from, into garde.SubjectID) error {
+	if err := t.flushCreated(ctx); err != nil {
+		return err
+	}
 	if err := t.exec(ctx, qMergeMembers, string(into), string(from)); err != nil {
 		return err
 	}
@@ -245,6 +294,9 @@ func (t *collectTx) MergeSubject(ctx context.Context, from, into garde.SubjectID
 }
 
 func (t *collectTx) TouchSubject(ctx context.Context, s garde.SubjectID, seen time.Time) error {
+	if err := t.flushCreated(ctx); err != nil {
+		return err
+	}
 	return t.exec(ctx, qTouchSubject, ms(seen), string(s), ms(seen))
 }
 
@@ -310,6 +362,9 @@ func (t *collectTx) AddViolations(ctx context.Context, v map[collect.ViolationKe
 // and commits; then the group's events join the tail.
 func (t *collectTx) Commit() error {
 	ctx := context.Background()
+	if err := t.flushCreated(ctx); err != nil {
+		return err // the caller rolls back, as for any error before Commit
+	}
 	if len(t.consentRows) > 0 {
 		if err := t.flushConsent(ctx); err != nil {
 			return err

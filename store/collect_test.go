@@ -68,9 +68,6 @@ func TestCollectTx(t *testing.T) {
 	if got, _ := tx.FindIdentity(ctx, "anon", []byte("nope")); got != "" {
 		t.Fatalf("unknown identity = %q", got)
 	}
-	if err := tx.CreateIdentity(ctx, "anon", []byte("h-a"), b, now); err == nil {
-		t.Fatal("a second subject for the same identity was accepted")
-	}
 	v := map[collect.ViolationKey]int{{Source: "web", Event: "E", Field: "f", Kind: "undeclared_field"}: 2}
 	if err := tx.AddViolations(ctx, v, now); err != nil {
 		t.Fatal(err)
@@ -92,6 +89,23 @@ func TestCollectTx(t *testing.T) {
 	p, err := store.NewProfiles(db).FindSubject(ctx, b)
 	if err != nil || p.ID != k || len(p.Members) != 2 || !p.Identified {
 		t.Fatalf("profile subject of a merged id: %+v, %v", p, err)
+	}
+
+	// created rows are written together, at the latest at commit: a second
+	// subject for the same identity fails the transaction there
+	tx, err = c.BeginCollect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.CreateIdentity(ctx, "anon", []byte("h-a"), b, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err == nil {
+		t.Fatal("a second subject for the same identity was accepted")
+	}
+	tx.Rollback()
+	if got, _ := store.NewProfiles(db).FindSubject(ctx, a); got.ID != k {
+		t.Fatalf("after the refused commit, a belongs to %q", got.ID)
 	}
 }
 

@@ -461,7 +461,11 @@ func commitGroup(t *testing.T, db *DB, rows ...garde.SubjectID) error {
 	}
 	var events []collect.EventRow
 	for _, s := range rows {
-		tx.CreateSubject(ctx, s, false, time.Now())
+		var known int
+		db.reader.QueryRow(`SELECT count(*) FROM subjects WHERE id = ?`, string(s)).Scan(&known)
+		if known == 0 {
+			tx.CreateSubject(ctx, s, false, time.Now())
+		}
 		events = append(events, collect.EventRow{Subject: s, Source: "web", Type: "track", Name: "E", MessageID: "m",
 			Time: time.Now(), Received: time.Now(), Properties: "{}", Context: "{}"})
 	}
