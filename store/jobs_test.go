@@ -326,21 +326,7 @@ func TestJobQueryPlan(t *testing.T) {
 		"leases": `SELECT id FROM jobs WHERE state = 'running' AND lease_until <= 1 ORDER BY lease_until LIMIT 1`,
 		"key":    `SELECT id FROM jobs WHERE key = 'k' AND state IN ('available', 'running')`,
 	} {
-		rows, err := db.Reader().Query(`EXPLAIN QUERY PLAN ` + q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		if p := strings.Join(plan, "; "); !strings.Contains(p, "USING") || strings.Contains(p, "TEMP B-TREE") {
+		if p := queryPlan(t, db, q); !strings.Contains(p, "USING") || strings.Contains(p, "TEMP B-TREE") {
 			t.Errorf("%s: plan %q", name, p)
 		}
 	}
@@ -423,4 +409,24 @@ func BenchmarkEnqueueClaimComplete(b *testing.B) {
 			b.ReportMetric(float64(done*batch)/b.Elapsed().Seconds(), "jobs/s")
 		})
 	}
+}
+
+// queryPlan returns SQLite's plan for q, its steps joined by "; ".
+func queryPlan(t *testing.T, db *store.DB, q string, args ...any) string {
+	t.Helper()
+	rows, err := db.Reader().Query(`EXPLAIN QUERY PLAN `+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return strings.Join(plan, "; ")
 }
