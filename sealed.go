@@ -15,7 +15,7 @@ import (
 // Format 2, written since 2026-11-29: the byte 0x02, the number of fields
 // (uvarint), for each field the length of its path (uvarint), the path
 // (UTF-8) and the length of its value (uvarint); then the values,
-// concatenated, sealed at once (vault.AppendSealed: one AES-GCM operation
+// concatenated, sealed at once (vault.SealFields: one AES-GCM operation
 // per event, bound to the subject and to everything before it). The paths
 // stay readable without the key (SealedPaths), the values do not.
 //

@@ -59,11 +59,11 @@ func (v *Vault) SealFields(ctx context.Context, s garde.SubjectID, b []byte, sta
 
 // OpenFields calls fn with the path and plaintext of each field of sealed,
 // an event's sealed fields in any format (garde.SealedFields), in order;
-// each plaintext is the caller's to keep (no two share memory that is
-// written again). It fails with ErrShredded if
-// the subject's key was destroyed, with ErrTampered if sealed was altered
-// or belongs to another subject, with garde.ErrSealedFields if sealed does
-// not decode, and with fn's error if fn fails.
+// each plaintext is the caller's to keep (nothing writes to it again). It
+// fails with ErrShredded if the subject's key was destroyed, with
+// ErrTampered if sealed was altered or belongs to another subject, with
+// garde.ErrSealedFields if sealed does not decode, and with fn's error if
+// fn fails.
 func (v *Vault) OpenFields(ctx context.Context, s garde.SubjectID, sealed []byte, fn func(path string, plaintext []byte) error) error {
 	if !garde.IsSealedHeader(sealed) {
 		return garde.SealedFields(sealed, func(path string, c []byte) error {
