@@ -189,7 +189,7 @@ var (
 )
 
 // qFindIdentities looks up n identities (kind, hash) with one statement,
-// through the primary key (a seek per pair: TestFindIdentitiesPlan).
+// through the primary key (a seek per pair: TestFindIdentities checks the plan).
 var qFindIdentities = multiRow(`SELECT kind, hash, subject_id FROM identities WHERE (kind, hash) IN (VALUES `, 2, ")")
 
 func (t *collectTx) FindIdentities(ctx context.Context, ids []collect.Identity, found func(collect.Identity, garde.SubjectID)) error {
