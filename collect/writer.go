@@ -314,6 +314,12 @@ type presealed struct {
 	sealed  sealedRecord
 }
 
+// stillSealed reports whether rec was sealed before the writer had it
+// (Preseal) and the caches have not changed since: its subject stands.
+func (w *Writer) stillSealed(rec *Record) bool {
+	return rec.pre != nil && rec.pre.epoch == w.ids.epoch.Load()
+}
+
 // Preseal seals, in the calling request's goroutine, the records whose
 // person the writer already knows for sure (identityCache.known), and says
 // how many: sealing is most of the writer's work per event, and every
@@ -527,10 +533,10 @@ func (w *Writer) commit(group []*submission) error {
 	}
 	defer tx.Rollback()
 	r := resolver{tx: tx, cache: w.ids}
-	var unresolved []*Record // what resolve will look at: not sealed before, or since changed
+	var unresolved []*Record // what resolve will look at
 	for _, s := range group {
 		for j := range s.recs {
-			if p := s.recs[j].pre; p == nil || p.epoch != w.ids.epoch.Load() {
+			if !w.stillSealed(&s.recs[j]) {
 				unresolved = append(unresolved, &s.recs[j])
 			}
 		}
@@ -542,8 +548,8 @@ func (w *Writer) commit(group []*submission) error {
 	for i, s := range group {
 		subjects[i] = make([]garde.SubjectID, len(s.recs))
 		for j := range s.recs {
-			if p := s.recs[j].pre; p != nil && p.epoch == w.ids.epoch.Load() {
-				subjects[i][j] = p.subject // nothing changed since: resolve would say the same
+			if w.stillSealed(&s.recs[j]) {
+				subjects[i][j] = s.recs[j].pre.subject // resolve would say the same
 				continue
 			}
 			s.recs[j].pre = nil

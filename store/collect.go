@@ -15,7 +15,6 @@ import (
 
 // Queries of the collection path, written once for every engine.
 const (
-	qFindIdentity   = `SELECT subject_id FROM identities WHERE kind = ? AND hash = ?`
 	qFindSubject    = `SELECT COALESCE(merged_into, id), identified FROM subjects WHERE id = ?`
 	qMarkIdentified = `UPDATE subjects SET identified = 1 WHERE id = ?`
 	qMergeMembers   = `UPDATE subjects SET merged_into = ? WHERE merged_into = ?`
@@ -45,7 +44,7 @@ func NewCollect(db *DB) *Collect { return &Collect{db: db} }
 func (c *Collect) prepare(ctx context.Context) error {
 	c.once.Do(func() {
 		c.stmts = map[string]*sql.Stmt{}
-		qs := []string{qFindIdentity, qFindSubject, qMarkIdentified,
+		qs := []string{qFindSubject, qMarkIdentified,
 			qMergeMembers, qMergeSubject, qTouchSubject, qUpsertTrait, qAddViolation,
 			qLastConsent, qCreateConsent, qCreateConsents, qCreateOutbox, qSuppressed}
 		for _, n := range rowsPer {
@@ -169,16 +168,10 @@ func (t *collectTx) Suppressed(ctx context.Context, ids []collect.Identity) (boo
 	return false, nil
 }
 
-func (t *collectTx) FindIdentity(ctx context.Context, kind string, hash []byte) (garde.SubjectID, error) {
-	if err := t.flushCreated(ctx); err != nil {
-		return "", err
-	}
-	var s string
-	err := t.stmt(ctx, qFindIdentity).QueryRowContext(ctx, kind, hash).Scan(&s)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	return garde.SubjectID(s), err
+// FindIdentity is FindIdentities for one identity.
+func (t *collectTx) FindIdentity(ctx context.Context, kind string, hash []byte) (s garde.SubjectID, err error) {
+	err = t.FindIdentities(ctx, []collect.Identity{{Kind: kind, Hash: hash}}, func(_ collect.Identity, found garde.SubjectID) { s = found })
+	return s, err
 }
 
 // qCreateSubjects and qCreateIdentities write the subjects and identities
@@ -199,11 +192,8 @@ func (t *collectTx) FindIdentities(ctx context.Context, ids []collect.Identity, 
 	args := make([]any, 0, 2*rowsPer[0])
 	for _, n := range rowsPer { // largest first
 		for len(ids) >= n {
-			args = args[:0]
-			for _, id := range ids[:n] {
-				args = append(args, id.Kind, id.Hash)
-			}
-			if err := t.findIdentities(ctx, qFindIdentities[n], args, found); err != nil {
+			rows, err := t.stmt(ctx, qFindIdentities[n]).QueryContext(ctx, identityArgs(args[:0], ids[:n])...)
+			if err := scanIdentities(rows, err, found); err != nil {
 				return err
 			}
 			ids = ids[n:]
@@ -212,8 +202,18 @@ func (t *collectTx) FindIdentities(ctx context.Context, ids []collect.Identity, 
 	return nil
 }
 
-func (t *collectTx) findIdentities(ctx context.Context, q string, args []any, found func(collect.Identity, garde.SubjectID)) error {
-	rows, err := t.stmt(ctx, q).QueryContext(ctx, args...)
+// identityArgs appends the kind and hash of each identity to args: the
+// pairs of a `(kind, hash) IN (VALUES (?, ?), …)`.
+func identityArgs(args []any, ids []collect.Identity) []any {
+	for _, id := range ids {
+		args = append(args, id.Kind, id.Hash)
+	}
+	return args
+}
+
+// scanIdentities calls found with each (kind, hash, subject) row of a
+// query's result, and closes it.
+func scanIdentities(rows *sql.Rows, err error, found func(collect.Identity, garde.SubjectID)) error {
 	if err != nil {
 		return err
 	}

@@ -213,25 +213,11 @@ func (c *Consent) FindCanonicalByIdentities(ctx context.Context, ids []collect.I
 		part := ids[start:min(start+chunk, len(ids))]
 		q := `SELECT i.kind, i.hash, COALESCE(s.merged_into, s.id) FROM identities i JOIN subjects s ON s.id = i.subject_id WHERE (i.kind, i.hash) IN (VALUES (?, ?)` +
 			strings.Repeat(`, (?, ?)`, len(part)-1) + `)`
-		args := make([]any, 0, 2*len(part))
-		for _, id := range part {
-			args = append(args, id.Kind, id.Hash)
-		}
-		rows, err := c.db.reader.QueryContext(ctx, q, args...)
+		rows, err := c.db.reader.QueryContext(ctx, q, identityArgs(make([]any, 0, 2*len(part)), part)...)
+		err = scanIdentities(rows, err, func(id collect.Identity, s garde.SubjectID) {
+			out[id.Kind+"\x00"+string(id.Hash)] = s
+		})
 		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var kind, s string
-			var hash []byte
-			if err := rows.Scan(&kind, &hash, &s); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[kind+"\x00"+string(hash)] = garde.SubjectID(s)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return nil, err
 		}
 	}
