@@ -9,9 +9,21 @@ package collect
 // the request's goroutine uses its arena (preparing, presealing): the
 // writer, which seals a large group on several goroutines at once, seals
 // on the heap. A nil arena allocates from the heap.
+//
+// The arena also keeps the index of the request's body (jsonIndex), which
+// shares its lifetime.
 type arena struct {
 	cur    []byte   // the chunk being carved; len is what was handed out
 	chunks [][]byte // every chunk taken, cur included
+	ix     jsonIndex
+}
+
+// index is the index of the request's body (nil for a nil arena).
+func (a *arena) index() *jsonIndex {
+	if a == nil {
+		return nil
+	}
+	return &a.ix
 }
 
 // arenaChunk is the size of a chunk, and arenaLargest the largest buffer
@@ -40,4 +52,5 @@ func (a *arena) release() {
 		putBody(b, c)
 	}
 	a.cur, a.chunks = nil, a.chunks[:0]
+	a.ix.reset(nil)
 }

@@ -12,7 +12,8 @@ import (
 
 // BenchmarkPrepare measures the CPU side of collection for one ~750-byte
 // "Order Completed" event: decode, validate, minimise, redact, tag purposes
-// and compute blind indexes (with a fixed-key HMAC).
+// and compute blind indexes (with a fixed-key HMAC), with a request's arena
+// and its body's index, as a call to /v1/track.
 func BenchmarkPrepare(b *testing.B) {
 	inv := inventory.MustExample()
 	p := NewPipeline(inv, hmacIndex{})
@@ -27,14 +28,16 @@ func BenchmarkPrepare(b *testing.B) {
 	b.SetBytes(int64(len(bodies[0])))
 	b.ReportAllocs()
 	b.ResetTimer()
+	a := &arena{}
 	for i := 0; i < b.N; i++ {
-		m, err := decodeMessage(bodies[i%len(bodies)], "", false)
+		m, err := decodeMessage(bodies[i%len(bodies)], "", false, a.index())
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, ok := p.Prepare(src, m, now, &tally); !ok {
+		if _, ok := p.prepare(a, src, m, now, &tally); !ok {
 			b.Fatal("dropped")
 		}
+		a.release()
 	}
 }
 
@@ -54,16 +57,17 @@ func BenchmarkDecodeBatch(b *testing.B) {
 	b.SetBytes(int64(len(body) / len(msgs)))
 	b.ReportAllocs()
 	b.ResetTimer()
+	var ix jsonIndex
 	for range b.N / len(msgs) {
-		if err := checkJSON(body, MaxDepth); err != nil {
+		if err := scanJSON(body, MaxDepth, &ix); err != nil {
 			b.Fatal(err)
 		}
-		bb, err := decodeBatch(body)
+		bb, err := decodeBatch(body, &ix)
 		if err != nil || len(bb.Batch) != len(msgs) {
 			b.Fatal(err)
 		}
 		for _, raw := range bb.Batch {
-			if _, err := decodeMessage(raw, "", true); err != nil {
+			if _, err := decodeMessage(raw, "", true, &ix); err != nil {
 				b.Fatal(err)
 			}
 		}

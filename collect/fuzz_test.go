@@ -66,24 +66,46 @@ func FuzzDecode(f *testing.F) {
 	src := inv.Sources[0]
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var b *batchBody
-		if checkJSON(data, MaxDepth) == nil {
-			b, _ = decodeBatch(data)
+		var ix jsonIndex
+		if scanJSON(data, MaxDepth, &ix) == nil {
+			b, _ = decodeBatch(data, &ix)
 		}
 		if b != nil {
 			sameBatch(t, data, b)
 			for _, raw := range b.Batch {
 				// a batch's message skips the checks its body passed:
 				// it must be decoded as if sent alone
-				_, errIn := decodeMessage(raw, "", true)
-				_, errAlone := decodeMessage(raw, "", false)
+				mIn, errIn := decodeMessage(raw, "", true, &ix)
+				mAlone, errAlone := decodeMessage(raw, "", false, nil)
 				if (errIn == nil) != (errAlone == nil) {
 					t.Fatalf("message %q: in a batch %v, alone %v", raw, errIn, errAlone)
 				}
+				if errIn == nil && !reflect.DeepEqual(mIn, mAlone) {
+					t.Fatalf("message %q: in a batch %+v, alone %+v", raw, mIn, mAlone)
+				}
 			}
 		}
-		m, err := decodeMessage(data, "", false)
+		m, err := decodeMessage(data, "", false, nil)
 		if err != nil {
 			return
+		}
+		// the same message read through the body's index, and prepared
+		// with it: the same record
+		a := &arena{}
+		defer a.release()
+		mIx, err := decodeMessage(data, "", false, a.index())
+		if err != nil || !reflect.DeepEqual(m, mIx) {
+			t.Fatalf("%q: indexed %+v (%v), not %+v", data, mIx, err, m)
+		}
+		var ta, tb Tally
+		want, okWant := p.Prepare(src, m, time.Unix(1_800_000_000, 0), &ta)
+		got, okGot := p.prepare(a, src, mIx, time.Unix(1_800_000_000, 0), &tb)
+		got.arena = nil
+		if m.MessageID == "" {
+			got.MessageID = want.MessageID // made up, differently each time
+		}
+		if okWant != okGot || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: prepared through the index %+v, not %+v", data, got, want)
 		}
 		sameEnvelope(t, data, m)
 		if m.UserID == "" && m.AnonymousID == "" {

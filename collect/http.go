@@ -110,7 +110,7 @@ func (h *Handler) serve(r *http.Request, typ string, batch bool) (*Response, err
 	var resp Response
 	key, _, hasBasic := r.BasicAuth()
 	if !batch {
-		m, err := decodeMessage(body, typ, false)
+		m, err := decodeMessage(body, typ, false, a.index())
 		if err != nil {
 			return nil, err
 		}
@@ -119,10 +119,10 @@ func (h *Handler) serve(r *http.Request, typ string, batch bool) (*Response, err
 			key = m.WriteKey
 		}
 	} else {
-		if err := checkJSON(body, MaxDepth); err != nil {
+		if err := scanJSON(body, MaxDepth, a.index()); err != nil {
 			return nil, err
 		}
-		b, err := decodeBatch(body)
+		b, err := decodeBatch(body, a.index())
 		if err != nil {
 			return nil, err
 		}
@@ -130,7 +130,7 @@ func (h *Handler) serve(r *http.Request, typ string, batch bool) (*Response, err
 			key = b.WriteKey
 		}
 		for i, raw := range b.Batch {
-			m, err := decodeMessage(raw, "", true)
+			m, err := decodeMessage(raw, "", true, a.index())
 			if err != nil {
 				resp.Rejected = append(resp.Rejected, Rejected{Index: i, MessageID: messageID(raw), Error: api.Detail(err)})
 				h.Metrics.Rejected.WithLabelValues(garde.ErrorCode(err)).Inc()

@@ -13,10 +13,12 @@ package collect
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"math/bits"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/garde-privacy/garde"
 )
@@ -31,10 +33,28 @@ import (
 // hold a byte of the input. Invalid UTF-8 anywhere in data wins over the
 // other two; otherwise the message is that of the first fault in reading
 // order (so `[[[…` truncated past maxDepth is a depth error).
-func checkJSON(data []byte, maxDepth int) error {
-	// The stack of open containers: true for an object, false for an
-	// array. 32 levels live on the goroutine stack; deeper grows on the heap.
-	var buf [32]bool
+func checkJSON(data []byte, maxDepth int) error { return scanJSON(data, maxDepth, nil) }
+
+// scanJSON is checkJSON, which also records, when ix is not nil, where each
+// non-empty object and array of data ends (jsonIndex); ix knows nothing
+// when data is refused.
+func scanJSON(data []byte, maxDepth int, ix *jsonIndex) error {
+	if ix == nil {
+		return scanInto(data, maxDepth, nil)
+	}
+	ix.reset(data)
+	err := scanInto(data, maxDepth, ix)
+	if err != nil {
+		ix.reset(nil)
+	}
+	return err
+}
+
+func scanInto(data []byte, maxDepth int, ix *jsonIndex) error {
+	// The stack of open containers: for each, its span in ix (when
+	// recording) shifted left once, and 1 for an object. 32 levels live
+	// on the goroutine stack; deeper grows on the heap.
+	var buf [32]uint32
 	open := buf[:0]
 	i := skipSpace(data, 0)
 	for {
@@ -50,18 +70,24 @@ func checkJSON(data []byte, maxDepth int) error {
 				}
 				return garde.Errorf(garde.EInvalid, "JSON is nested deeper than %d levels", maxDepth)
 			}
-			isObject := c == '{'
+			start := i
 			i = skipSpace(data, i+1)
 			if i < len(data) && data[i] == c+2 { // '{'+2 == '}', '['+2 == ']'
 				i++
 				break // empty: a complete value
 			}
-			open = append(open, isObject)
-			if isObject {
+			var top uint32
+			if ix != nil {
+				top = uint32(len(ix.spans)) << 1
+				ix.spans = append(ix.spans, span{start: int32(start)})
+			}
+			if c == '{' {
+				top |= 1
 				if i = checkKey(data, i); i < 0 {
 					return scanError(data)
 				}
 			}
+			open = append(open, top)
 			continue // the first member's value starts at i
 		case c == '"':
 			i = checkString(data, i)
@@ -91,7 +117,8 @@ func checkJSON(data []byte, maxDepth int) error {
 			if i >= len(data) {
 				return scanError(data)
 			}
-			isObject := open[len(open)-1]
+			top := open[len(open)-1]
+			isObject := top&1 == 1
 			if c := data[i]; c == ',' {
 				i = skipSpace(data, i+1)
 				if isObject {
@@ -103,11 +130,75 @@ func checkJSON(data []byte, maxDepth int) error {
 			} else if isObject && c == '}' || !isObject && c == ']' {
 				open = open[:len(open)-1]
 				i++
+				if ix != nil {
+					ix.spans[top>>1].end = int32(i)
+				}
 			} else {
 				return scanError(data)
 			}
 		}
 	}
+}
+
+// A jsonIndex is where each non-empty object and array of one checked body
+// ends (scanJSON records it in the same pass as it checks the body), so
+// that the walks that follow jump over a value instead of reading it again
+// to find its end: a batch's messages, each message's properties and
+// context, their nested values. It serves any part of that body, by
+// address; bytes from elsewhere are scanned as before. The zero value, or
+// nil, knows nothing.
+type jsonIndex struct {
+	base  uintptr // the body's first byte
+	n     int     // the body's length
+	spans []span  // in the order the containers open: by start
+}
+
+// span is one container: its first byte and the index just past its last,
+// in the body.
+type span struct{ start, end int32 }
+
+// reset makes ix the index of data, empty until scanJSON fills it.
+func (ix *jsonIndex) reset(data []byte) {
+	ix.base, ix.n, ix.spans = uintptr(unsafe.Pointer(unsafe.SliceData(data))), len(data), ix.spans[:0]
+	if len(data) > math.MaxInt32 {
+		ix.n = 0 // (no body is that large) an index that knows nothing
+	}
+}
+
+// skip is skipValue for data[i:], which is trusted: in one look-up when
+// data[i] opens a container the index knows.
+func (ix *jsonIndex) skip(data []byte, i int) int {
+	if ix != nil && i < len(data) && (data[i] == '{' || data[i] == '[') {
+		off := int(uintptr(unsafe.Pointer(&data[i])) - ix.base)
+		if uint(off) < uint(ix.n) {
+			sp := ix.spans
+			lo, hi := 0, len(sp)
+			for lo < hi {
+				m := int(uint(lo+hi) >> 1)
+				if int(sp[m].start) < off {
+					lo = m + 1
+				} else {
+					hi = m
+				}
+			}
+			if lo < len(sp) && int(sp[lo].start) == off {
+				if end := i + int(sp[lo].end) - off; end <= len(data) {
+					return end
+				}
+			}
+		}
+	}
+	return skipValue(data, i)
+}
+
+// members walks the object raw (a part of ix's body, or not).
+func (ix *jsonIndex) members(raw []byte) objectIter {
+	if len(raw) == 0 {
+		return objectIter{}
+	}
+	it := newObjectIter(raw)
+	it.ix = ix
+	return it
 }
 
 // scanError is the error for data that broke the grammar: the UTF-8 message
@@ -374,7 +465,8 @@ func skipString(data []byte, i int) int {
 // The zero value walks an empty object.
 type objectIter struct {
 	data []byte
-	i    int // the next member's opening quote, or where the object ends
+	i    int        // the next member's opening quote, or where the object ends
+	ix   *jsonIndex // where data's containers end, if known
 }
 
 // newObjectIter starts at raw, a trusted JSON object (raw[0] == '{', may
@@ -415,7 +507,7 @@ func (it *objectIter) nextKey() (key []byte, ok bool) {
 // surrounding white space, and moves to the next member.
 func (it *objectIter) value() []byte {
 	start := it.i
-	end := skipValue(it.data, start)
+	end := it.ix.skip(it.data, start)
 	it.i = skipComma(it.data, end)
 	return it.data[start:end]
 }
@@ -432,7 +524,8 @@ func (it *objectIter) skipTo(end int) { it.i = skipComma(it.data, end) }
 // allocating. The zero value walks an empty array.
 type arrayIter struct {
 	data []byte
-	i    int // the next element's first byte, or where the array ends
+	i    int        // the next element's first byte, or where the array ends
+	ix   *jsonIndex // where data's containers end, if known
 }
 
 // newArrayIter starts at raw, a trusted JSON array (raw[0] == '[', may have
@@ -452,7 +545,7 @@ func (it *arrayIter) next() (elem []byte, ok bool) {
 	if i >= len(d) || d[i] == ']' {
 		return nil, false
 	}
-	end := skipValue(d, i)
+	end := it.ix.skip(d, i)
 	if end == i { // only on untrusted input
 		it.i = len(d)
 		return nil, false

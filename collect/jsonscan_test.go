@@ -403,15 +403,52 @@ func FuzzScanObject(f *testing.F) {
 		if skipSpace(data, end) != len(data) {
 			t.Fatalf("%q: skipValue ends at %d, white space does not follow", data, end)
 		}
-		scanCompare(t, data[i:end])
+		scanCompare(t, nil, data[i:end])
+		// the same walks through the index scanJSON records
+		var ix jsonIndex
+		if err := scanJSON(data, 16, &ix); err != nil {
+			t.Fatalf("%q: checkJSON accepts, scanJSON says %v", data, err)
+		}
+		if n := containers(data[i:end]); len(ix.spans) != n {
+			t.Fatalf("%q: %d spans indexed, want %d", data, len(ix.spans), n)
+		}
+		for _, sp := range ix.spans {
+			if int(sp.end) != skipValue(data, int(sp.start)) {
+				t.Fatalf("%q: span %+v, skipValue ends at %d", data, sp, skipValue(data, int(sp.start)))
+			}
+		}
+		scanCompare(t, &ix, data[i:end])
 	})
 }
 
-// scanCompare checks one trusted value against encoding/json, recursively.
-func scanCompare(t *testing.T, raw []byte) {
+// containers counts the non-empty objects and arrays of a trusted value.
+func containers(raw []byte) (n int) {
+	switch raw[0] {
+	case '{':
+		it := newObjectIter(raw)
+		for _, v, ok := it.next(); ok; _, v, ok = it.next() {
+			n += containers(v)
+		}
+	case '[':
+		it := newArrayIter(raw)
+		for e, ok := it.next(); ok; e, ok = it.next() {
+			n += containers(e)
+		}
+	default:
+		return 0
+	}
+	if skipSpace(raw, 1) == len(raw)-1 {
+		return 0 // empty
+	}
+	return n + 1
+}
+
+// scanCompare checks one trusted value against encoding/json, recursively,
+// walking it through ix (may be nil).
+func scanCompare(t *testing.T, ix *jsonIndex, raw []byte) {
 	t.Helper()
-	if skipValue(raw, 0) != len(raw) {
-		t.Fatalf("%q: skipValue ends at %d, want %d", raw, skipValue(raw, 0), len(raw))
+	if ix.skip(raw, 0) != len(raw) {
+		t.Fatalf("%q: skip ends at %d, want %d", raw, ix.skip(raw, 0), len(raw))
 	}
 	switch raw[0] {
 	case '"':
@@ -424,7 +461,7 @@ func scanCompare(t *testing.T, raw []byte) {
 		}
 	case '{':
 		keys, values := scanReference(t, raw)
-		it := newObjectIter(raw)
+		it := ix.members(raw)
 		for n := 0; ; n++ {
 			k, v, ok := it.next()
 			if !ok {
@@ -442,11 +479,12 @@ func scanCompare(t *testing.T, raw []byte) {
 			if !bytes.Equal(v, values[n]) {
 				t.Fatalf("%q: value %d: got %q, want %q", raw, n, v, values[n])
 			}
-			scanCompare(t, v)
+			scanCompare(t, ix, v)
 		}
 	case '[':
 		_, values := scanReference(t, raw)
 		it := newArrayIter(raw)
+		it.ix = ix
 		for n := 0; ; n++ {
 			e, ok := it.next()
 			if !ok {
@@ -458,7 +496,7 @@ func scanCompare(t *testing.T, raw []byte) {
 			if n >= len(values) || !bytes.Equal(e, values[n]) {
 				t.Fatalf("%q: element %d: got %q, want %v", raw, n, e, values)
 			}
-			scanCompare(t, e)
+			scanCompare(t, ix, e)
 		}
 	}
 }
@@ -616,5 +654,36 @@ func BenchmarkObjectIter(b *testing.B) {
 		if n == 0 {
 			b.Fatal("walked nothing")
 		}
+	}
+}
+
+// TestJSONIndex: the index answers for the containers of its own body,
+// wherever a walk cuts it; a copy, a refused body or a nil index fall back
+// to scanning.
+func TestJSONIndex(t *testing.T) {
+	body := []byte(`{"batch": [ {"a":{"b":[1,2]},"c":"}"} , {"d":{}} ], "e":[]}`)
+	var ix jsonIndex
+	if err := scanJSON(body, MaxDepth, &ix); err != nil {
+		t.Fatal(err)
+	}
+	if len(ix.spans) != 6 { // the body, batch, two messages, a, b (not the empty ones)
+		t.Fatalf("%d spans: %+v", len(ix.spans), ix.spans)
+	}
+	at := bytes.Index(body, []byte(`{"a"`))
+	msg := body[at:]
+	if got, want := ix.skip(msg, 0), len(`{"a":{"b":[1,2]},"c":"}"}`); got != want {
+		t.Fatalf("skip of the first message: %d, want %d", got, want)
+	}
+	if got := ix.skip(append([]byte(nil), msg...), 0); got != len(`{"a":{"b":[1,2]},"c":"}"}`) {
+		t.Fatalf("skip of a copy: %d", got)
+	}
+	if got := ix.skip(msg[:10], 0); got != skipValue(msg[:10], 0) {
+		t.Fatalf("skip past the end of a cut slice: %d", got)
+	}
+	if err := scanJSON([]byte(`{"a":[1,`), MaxDepth, &ix); err == nil || len(ix.spans) != 0 || ix.n != 0 {
+		t.Fatalf("refused body: %v, index %+v", err, ix)
+	}
+	if got := (*jsonIndex)(nil).skip(msg, 0); got != len(`{"a":{"b":[1,2]},"c":"}"}`) {
+		t.Fatalf("nil index: %d", got)
 	}
 }

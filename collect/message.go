@@ -94,7 +94,7 @@ func (m *Message) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*m = Message{}
-	return m.decode(data)
+	return m.decode(data, nil)
 }
 
 // ObjectOf encodes v (a map or a struct) as an Object: for tests and tools
@@ -119,18 +119,19 @@ type batchBody struct {
 // decodeMessage decodes and checks one message. typ, when not empty, is the
 // type the path implies (/v1/track …) and wins over the body's. inBatch
 // says data is one message of a batch whose body passed checkJSON (UTF-8,
-// syntax and depth hold for every part of it).
-func decodeMessage(data []byte, typ string, inBatch bool) (*Message, error) {
+// syntax and depth hold for every part of it), indexed in ix; otherwise
+// data is checked here, and indexed in ix if it is not nil.
+func decodeMessage(data []byte, typ string, inBatch bool, ix *jsonIndex) (*Message, error) {
 	if len(data) > MaxEvent {
 		return nil, garde.Errorf(garde.ETooLarge, "event is larger than %d bytes", MaxEvent)
 	}
 	if !inBatch {
-		if err := checkJSON(data, MaxDepth); err != nil {
+		if err := scanJSON(data, MaxDepth, ix); err != nil {
 			return nil, err
 		}
 	}
 	var m Message
-	if err := m.decode(data); err != nil {
+	if err := m.decode(data, ix); err != nil {
 		return nil, err
 	}
 	if typ != "" {
@@ -147,12 +148,12 @@ func decodeMessage(data []byte, typ string, inBatch bool) (*Message, error) {
 // refused with its name, never its value; unknown members are ignored; a
 // repeated one counts last, as with encoding/json. Names match exactly
 // (encoding/json would also take "UserID" for "userId"; no SDK sends that).
-func (m *Message) decode(data []byte) error {
+func (m *Message) decode(data []byte, ix *jsonIndex) error {
 	obj, err := topObject(data)
 	if err != nil {
 		return err
 	}
-	it := newObjectIter(obj)
+	it := ix.members(obj)
 	for k, v, ok := it.next(); ok; k, v, ok = it.next() {
 		name := memberName(k)
 		var dst *string
@@ -259,21 +260,22 @@ func typeError(name []byte, want string) error {
 	return garde.Errorf(garde.EInvalid, "field %q must be %s", name, want)
 }
 
-// decodeBatch reads the body of /v1/batch, after checkJSON.
-func decodeBatch(data []byte) (*batchBody, error) {
+// decodeBatch reads the body of /v1/batch, after checkJSON (scanJSON, which
+// indexed it in ix, or nil).
+func decodeBatch(data []byte, ix *jsonIndex) (*batchBody, error) {
 	obj, err := topObject(data)
 	if err != nil {
 		return nil, err
 	}
 	var b batchBody
-	it := newObjectIter(obj)
+	it := ix.members(obj)
 	for k, ok := it.nextKey(); ok; k, ok = it.nextKey() {
 		name := memberName(k)
 		if at := it.valueAt(); string(name) == "batch" && obj[at] == '[' {
 			// the messages, each delimited once: the array is walked
 			// here, not skipped first to be walked again
 			b.Batch = b.Batch[:0]
-			ai := arrayIter{data: obj, i: skipSpace(obj, at+1)}
+			ai := arrayIter{data: obj, i: skipSpace(obj, at+1), ix: ix}
 			for e, ok := ai.next(); ok; e, ok = ai.next() {
 				b.Batch = append(b.Batch, e)
 			}

@@ -70,7 +70,7 @@ func mustJSON(t *testing.T, v any) string {
 // and the batch's context inherited by messages that do not set the same
 // fields themselves.
 func TestDecodeBatch(t *testing.T) {
-	b, err := decodeBatch([]byte(`{"writeKey":"k","batch":[{"type":"track"} , {"messageId":"m2","userId":7}],"context":{"locale":"fr-FR","ip":"203.0.113.1"}}`))
+	b, err := decodeBatch([]byte(`{"writeKey":"k","batch":[{"type":"track"} , {"messageId":"m2","userId":7}],"context":{"locale":"fr-FR","ip":"203.0.113.1"}}`), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestDecodeBatch(t *testing.T) {
 	if id := messageID(b.Batch[1]); id != "m2" {
 		t.Fatalf("messageID of a rejected message = %q, want m2", id)
 	}
-	if _, err := decodeBatch([]byte(`{"batch":{"type":"track"}}`)); err == nil || !strings.Contains(err.Error(), `field "batch" must be an array`) {
+	if _, err := decodeBatch([]byte(`{"batch":{"type":"track"}}`), nil); err == nil || !strings.Contains(err.Error(), `field "batch" must be an array`) {
 		t.Fatalf("a batch that is an object: %v", err)
 	}
 

@@ -179,7 +179,7 @@ func eventLabel(m *Message) string {
 // redacts the rest, and returns the clear JSON object.
 func (p *Pipeline) fields(rec *Record, prefix string, declared map[string]*inventory.Field, obj Object, source, event string, t *Tally) string {
 	clear := object{size: len(obj) + 1, arena: rec.arena}
-	it := obj.members()
+	it := rec.arena.index().members(obj)
 	for k, raw, ok := it.next(); ok; k, raw, ok = it.next() {
 		f, name := member(declared, k)
 		if f == nil {
@@ -320,7 +320,8 @@ func (p *Pipeline) keepComposite(rec *Record, clear *object, prefix string, f *i
 func (p *Pipeline) context(rec *Record, ctx Object, source, event string, t *Tally) string {
 	clear := object{size: len(ctx) + 1, arena: rec.arena}
 	plan := p.inv.Plan.Context
-	it := ctx.members()
+	ix := rec.arena.index()
+	it := ix.members(ctx)
 	for k, raw, ok := it.next(); ok; k, raw, ok = it.next() {
 		f, name := member(plan, k)
 		if f != nil {
@@ -334,7 +335,7 @@ func (p *Pipeline) context(rec *Record, ctx Object, source, event string, t *Tal
 			continue
 		}
 		var buf [64]byte
-		sub := Object(raw).members()
+		sub := ix.members(raw)
 		for sk, v, ok := sub.next(); ok; sk, v, ok = sub.next() {
 			path := append(append(append(buf[:0], name...), '.'), memberName(sk)...)
 			f := plan[string(path)]

@@ -69,6 +69,7 @@ func main() {
 	duration := flag.Duration("duration", 20*time.Second, "how long to send")
 	people := flag.Int("people", 20000, "distinct customers")
 	pid := flag.Int("pid", 0, "the server's pid, to report its peak RSS (VmHWM), and its CPU time and bytes written per event")
+	timeline := flag.Bool("timeline", false, "also print, on stderr, each second's events acknowledged and p99 latency")
 	flag.Parse()
 	if !strings.HasPrefix(*url, "http://") || strings.Trim(strings.TrimPrefix(*url, "http://"), "/") == "" {
 		fmt.Fprintln(os.Stderr, "gardeload: -url must be http://host:port (plain HTTP, as on a loopback benchmark)")
@@ -78,7 +79,7 @@ func main() {
 
 	bodies, avg := makeBodies(*batch, *people)
 	before := readCPU(*pid)
-	r := run(*url, *key, *conns, *batch, *duration, bodies)
+	r := run(*url, *key, *conns, *batch, *duration, bodies, *timeline)
 	r.AvgEventB = avg
 	if *pid > 0 {
 		r.ServerPeakMB = peakRSS(*pid)
@@ -125,7 +126,11 @@ func makeBodies(batch, people int) ([][]byte, int) {
 	return bodies, total / events
 }
 
-func run(url, key string, conns, batch int, d time.Duration, bodies [][]byte) result {
+// sample is one acknowledged call: when it started, since the run did,
+// and how long it took.
+type sample struct{ at, took time.Duration }
+
+func run(url, key string, conns, batch int, d time.Duration, bodies [][]byte, timeline bool) result {
 	path, perReq := "/v1/batch", batch
 	if batch == 0 {
 		path, perReq = "/v1/track", 1
@@ -136,7 +141,7 @@ func run(url, key string, conns, batch int, d time.Duration, bodies [][]byte) re
 		reqs[i] = request(host, path, key, b)
 	}
 	var events, requests, errs, busy atomic.Int64
-	lat := make([][]time.Duration, conns)
+	lat := make([][]sample, conns)
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	start := time.Now()
@@ -157,7 +162,7 @@ func run(url, key string, conns, batch int, d time.Duration, bodies [][]byte) re
 				requests.Add(1)
 				switch status {
 				case http.StatusOK:
-					lat[c] = append(lat[c], time.Since(t0))
+					lat[c] = append(lat[c], sample{t0.Sub(start), time.Since(t0)})
 					events.Add(int64(perReq))
 				case http.StatusTooManyRequests:
 					busy.Add(1)
@@ -170,7 +175,14 @@ func run(url, key string, conns, batch int, d time.Duration, bodies [][]byte) re
 	}
 	wg.Wait()
 	secs := time.Since(start).Seconds()
-	all := slices.Concat(lat...)
+	samples := slices.Concat(lat...)
+	if timeline {
+		printTimeline(samples, perReq)
+	}
+	all := make([]time.Duration, len(samples))
+	for i, s := range samples {
+		all[i] = s.took
+	}
 	slices.Sort(all)
 	pct := func(p float64) float64 {
 		if len(all) == 0 {
@@ -186,6 +198,27 @@ func run(url, key string, conns, batch int, d time.Duration, bodies [][]byte) re
 		Mode: mode, Conns: conns, Batch: perReq, Seconds: secs, Events: events.Load(),
 		EventsPerSec: float64(events.Load()) / secs, Requests: requests.Load(), Errors: errs.Load(), Status429: busy.Load(),
 		P50ms: pct(0.50), P99ms: pct(0.99), MaxMs: pct(1),
+	}
+}
+
+// printTimeline writes, for each second of the run (by when calls
+// started), the events acknowledged and the calls' p99 latency.
+func printTimeline(samples []sample, perReq int) {
+	var secs [][]time.Duration
+	for _, s := range samples {
+		i := int(s.at / time.Second)
+		for len(secs) <= i {
+			secs = append(secs, nil)
+		}
+		secs[i] = append(secs[i], s.took)
+	}
+	for i, l := range secs {
+		slices.Sort(l)
+		p99 := 0.0
+		if len(l) > 0 {
+			p99 = float64(l[min(len(l)-1, len(l)*99/100)].Microseconds()) / 1000
+		}
+		fmt.Fprintf(os.Stderr, "second %d: %d events, p99 %.1f ms\n", i, len(l)*perReq, p99)
 	}
 }
 
