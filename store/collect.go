@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,8 +35,9 @@ type Collect struct {
 	stmts map[string]*sql.Stmt
 	err   error
 	// args is the reused argument list of the events' inserts (one group
-	// commit at a time)
+	// commit at a time), and ints the integers it points at (valueAt)
 	args []driver.NamedValue
+	ints []int64
 }
 
 // NewCollect returns the store of the collection writer.
@@ -309,12 +311,12 @@ var qCreateEvents = multiRow(`INSERT INTO events (id, subject_id, source, type, 
 func (t *collectTx) CreateEvents(ctx context.Context, rows []collect.EventRow) error {
 	id := t.c.db.tail.reserve(len(rows))
 	return t.conn.Raw(func(dc any) error {
-		args := t.c.args
+		args, ints := t.c.args, t.c.ints
 		for _, n := range rowsPer { // largest first
 			for len(rows) >= n {
-				args = args[:0]
+				args, ints = args[:0], slices.Grow(ints[:0], 3*n)
 				for i := range rows[:n] {
-					args = t.appendEvent(args, id, &rows[i])
+					args, ints = t.appendEvent(args, ints, id, &rows[i])
 					id++
 				}
 				if err := t.c.db.raw.exec(ctx, dc, qCreateEvents[n], args); err != nil {
@@ -324,24 +326,29 @@ func (t *collectTx) CreateEvents(ctx context.Context, rows []collect.EventRow) e
 			}
 		}
 		clear(args) // let the rows' values go
-		t.c.args = args
+		t.c.args, t.c.ints = args, ints
 		return nil
 	})
 }
 
 // appendEvent appends the values of an event's row, and notes its id for
-// the index's tail.
-func (t *collectTx) appendEvent(args []driver.NamedValue, id int64, e *collect.EventRow) []driver.NamedValue {
+// the index's tail. The values point at e's fields and at the integers it
+// appends to ints, which must have room for three more (valueAt: no
+// allocation).
+func (t *collectTx) appendEvent(args []driver.NamedValue, ints []int64, id int64, e *collect.EventRow) ([]driver.NamedValue, []int64) {
 	t.events = append(t.events, subjectEvent{e.Subject, id})
+	at := len(ints)
+	ints = append(ints, id, ms(e.Time), ms(e.Received))
 	var sealed driver.Value
 	if e.Sealed != nil {
-		sealed = e.Sealed
+		sealed = bytesAt(&e.Sealed)
 	}
-	for _, v := range [...]driver.Value{id, string(e.Subject), e.Source, e.Type, e.Name, e.MessageID,
-		ms(e.Time), ms(e.Received), e.Purposes, e.Properties, e.Context, sealed} {
+	for _, v := range [...]driver.Value{int64At(&ints[at]), stringAt((*string)(&e.Subject)), stringAt(&e.Source),
+		stringAt(&e.Type), stringAt(&e.Name), stringAt(&e.MessageID), int64At(&ints[at+1]), int64At(&ints[at+2]),
+		stringAt(&e.Purposes), stringAt(&e.Properties), stringAt(&e.Context), sealed} {
 		args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
 	}
-	return args
+	return args, ints
 }
 
 func (t *collectTx) UpsertTrait(ctx context.Context, s garde.SubjectID, tr *collect.Trait, value []byte, now time.Time) error {

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -55,5 +57,26 @@ func TestRawStmts(t *testing.T) {
 	var n, sum int64
 	if err := db.QueryRow(`SELECT count(*), sum(x) FROM t WHERE s = 's' AND b IS NULL`).Scan(&n, &sum); err != nil || n != 3 || sum != 6 {
 		t.Fatalf("rows: %d, sum %d, %v; want 3 rows, sum 6", n, sum, err)
+	}
+}
+
+// TestValueAt: the driver values that point at the caller's variables are
+// of the variables' types and values, survive a collection, and cost no
+// allocation.
+func TestValueAt(t *testing.T) {
+	s, n, b := "Lampe Opaline", int64(1_800_000_000_123), []byte{0, 1, 2}
+	vals := []driver.Value{stringAt(&s), int64At(&n), bytesAt(&b)}
+	runtime.GC()
+	if got, ok := vals[0].(string); !ok || got != s {
+		t.Errorf("string: %#v", vals[0])
+	}
+	if got, ok := vals[1].(int64); !ok || got != n {
+		t.Errorf("int64: %#v", vals[1])
+	}
+	if got, ok := vals[2].([]byte); !ok || !bytes.Equal(got, b) {
+		t.Errorf("[]byte: %#v", vals[2])
+	}
+	if a := testing.AllocsPerRun(100, func() { vals[0], vals[1] = stringAt(&s), int64At(&n) }); a != 0 {
+		t.Errorf("%v allocations", a)
 	}
 }
