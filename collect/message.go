@@ -50,6 +50,13 @@ type Message struct {
 	Properties        Object
 	Traits            Object
 	Context           Object
+
+	// times holds Timestamp, OriginalTimestamp and SentAt as validate
+	// parsed them (has: the value is set and valid; parsed: validate ran),
+	// for eventTime
+	times  [3]time.Time
+	has    [3]bool
+	parsed bool
 }
 
 // Object is a raw JSON object that passed checkJSON (nil when absent): its
@@ -337,16 +344,16 @@ func (m *Message) validate() error {
 	if len(m.Event) > MaxNameLen || len(m.Name) > MaxNameLen || len(m.Category) > MaxNameLen {
 		return garde.Errorf(garde.EInvalid, "event or page name is longer than %d bytes", MaxNameLen)
 	}
-	for _, f := range [...]struct{ name, v string }{
+	for i, f := range [...]struct{ name, v string }{
 		{"timestamp", m.Timestamp}, {"originalTimestamp", m.OriginalTimestamp}, {"sentAt", m.SentAt},
 	} {
-		if f.v == "" {
-			continue
-		}
-		if _, err := parseTime(f.v); err != nil {
+		t, err := parseTime(f.v)
+		if err != nil {
 			return garde.Errorf(garde.EInvalid, "%s must be an ISO 8601 date-time", f.name)
 		}
+		m.times[i], m.has[i] = t, f.v != ""
 	}
+	m.parsed = true
 	return nil
 }
 
@@ -354,16 +361,21 @@ func (m *Message) validate() error {
 // corrected for the device's clock skew by sentAt as Segment does, or the
 // time it was received.
 func (m *Message) eventTime(received time.Time) time.Time {
-	ts := m.Timestamp
-	if ts == "" {
-		ts = m.OriginalTimestamp
+	if !m.parsed { // not validated: parse here, as validate would
+		for i, s := range [...]string{m.Timestamp, m.OriginalTimestamp, m.SentAt} {
+			t, err := parseTime(s)
+			m.times[i], m.has[i] = t, err == nil && s != ""
+		}
 	}
-	t, err := parseTime(ts)
-	if err != nil || ts == "" {
+	t, ok := m.times[0], m.has[0]
+	if m.Timestamp == "" {
+		t, ok = m.times[1], m.has[1]
+	}
+	if !ok {
 		return received
 	}
-	if sent, err := parseTime(m.SentAt); err == nil && m.SentAt != "" {
-		t = t.Add(received.Sub(sent))
+	if m.has[2] {
+		t = t.Add(received.Sub(m.times[2]))
 	}
 	return t.UTC()
 }

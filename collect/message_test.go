@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/garde-privacy/garde"
 )
@@ -102,6 +103,36 @@ func TestDecodeBatch(t *testing.T) {
 		json.Unmarshal([]byte(tc.want), &want)
 		if mustJSON(t, got) != mustJSON(t, want) {
 			t.Errorf("own %s: merged %s, want %s", tc.own, m.Context, tc.want)
+		}
+	}
+}
+
+// TestEventTime: when an event happened, from the times validate parsed or,
+// for a message that was not validated, parsed on the spot: the same.
+func TestEventTime(t *testing.T) {
+	received := time.Date(2026, 11, 30, 12, 0, 10, 0, time.UTC)
+	for _, tc := range []struct {
+		ts, orig, sent string
+		want           time.Time
+	}{
+		{"", "", "", received},
+		{"2026-11-30T11:00:00Z", "", "", time.Date(2026, 11, 30, 11, 0, 0, 0, time.UTC)},
+		{"", "2026-11-30T13:00:00+01:00", "", time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)},
+		// the device's clock is 10 s behind: sentAt corrects it
+		{"2026-11-30T11:59:50Z", "", "2026-11-30T12:00:00Z", time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)},
+		{"2026-11-30T11:00:00Z", "2026-11-30T10:00:00Z", "", time.Date(2026, 11, 30, 11, 0, 0, 0, time.UTC)},
+		{"yesterday", "", "", received}, // (validate refuses it)
+	} {
+		m := Message{Type: TypeTrack, Event: "E", UserID: "u", Timestamp: tc.ts, OriginalTimestamp: tc.orig, SentAt: tc.sent}
+		if got := m.eventTime(received); !got.Equal(tc.want) {
+			t.Errorf("%+v, not validated: %v, want %v", tc, got, tc.want)
+		}
+		v := Message{Type: TypeTrack, Event: "E", UserID: "u", Timestamp: tc.ts, OriginalTimestamp: tc.orig, SentAt: tc.sent}
+		if v.validate() != nil {
+			continue
+		}
+		if got := v.eventTime(received); !got.Equal(tc.want) {
+			t.Errorf("%+v, validated: %v, want %v", tc, got, tc.want)
 		}
 	}
 }
