@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -92,9 +93,28 @@ func (h *Handler) collect(typ string, batch bool) http.Handler {
 			resp.Success = false
 			resp.Error = &resp.Rejected[0].Error
 		}
-		api.JSON(w, status, resp)
+		writeResponse(w, status, resp)
 	})
 }
+
+// writeResponse answers a call with resp, as api.JSON would: written here
+// in the usual case, nothing rejected (encoding/json's reflection was a
+// tenth of the HTTP layer's cost for single events).
+func writeResponse(w http.ResponseWriter, status int, resp *Response) {
+	if len(resp.Rejected) > 0 || resp.Error != nil {
+		api.JSON(w, status, resp)
+		return
+	}
+	b := make([]byte, 0, 64)
+	b = strconv.AppendBool(append(b, `{"success":`...), resp.Success)
+	b = strconv.AppendInt(append(b, `,"accepted":`...), int64(resp.Accepted), 10)
+	b = strconv.AppendInt(append(b, `,"dropped":`...), int64(resp.Dropped), 10)
+	w.Header()["Content-Type"] = jsonContentType
+	w.WriteHeader(status)
+	w.Write(append(b, "}\n"...))
+}
+
+var jsonContentType = []string{"application/json"}
 
 func (h *Handler) serve(r *http.Request, typ string, batch bool) (*Response, error) {
 	body, release, err := readBody(r)

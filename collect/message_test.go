@@ -2,11 +2,13 @@ package collect
 
 import (
 	"encoding/json"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/garde-privacy/garde"
+	"github.com/garde-privacy/garde/api"
 )
 
 // TestDecodeEnvelope: the envelope is read as encoding/json reads it
@@ -133,6 +135,26 @@ func TestEventTime(t *testing.T) {
 		}
 		if got := v.eventTime(received); !got.Equal(tc.want) {
 			t.Errorf("%+v, validated: %v, want %v", tc, got, tc.want)
+		}
+	}
+}
+
+// TestWriteResponse: the answer written by hand is api.JSON's, byte for
+// byte, status and content type included.
+func TestWriteResponse(t *testing.T) {
+	for _, resp := range []Response{
+		{Success: true, Accepted: 1},
+		{Success: true, Accepted: 98, Dropped: 2},
+		{Success: false},
+		{Success: true, Accepted: 1, Rejected: []Rejected{{Index: 1, MessageID: "m", Error: api.ErrorDetail{Code: "invalid", Message: "no"}}}},
+	} {
+		want, got := httptest.NewRecorder(), httptest.NewRecorder()
+		api.JSON(want, 200, &resp)
+		writeResponse(got, 200, &resp)
+		if got.Body.String() != want.Body.String() || got.Code != want.Code ||
+			got.Header().Get("Content-Type") != want.Header().Get("Content-Type") {
+			t.Errorf("%+v: wrote %d %q %q, api.JSON %d %q %q", resp, got.Code, got.Header().Get("Content-Type"), got.Body,
+				want.Code, want.Header().Get("Content-Type"), want.Body)
 		}
 	}
 }

@@ -13,17 +13,34 @@ const ContentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 
 // no referrer, no caching, and, when secure (served over TLS), HSTS for a
 // year. The lead may wrap the whole server with it; the console wraps its
 // own routes.
+//
+// The values are shared by every answer, set without Header.Set's copy of
+// each: a handler that changes one replaces it (Set), or appends to it
+// (Add), which copies a slice that is full.
 func SecurityHeaders(secure bool, next http.Handler) http.Handler {
+	set := securityHeaders
+	if secure {
+		set = append(set[:len(set):len(set)], header{"Strict-Transport-Security", []string{"max-age=31536000; includeSubDomains"}})
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", ContentSecurityPolicy)
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cache-Control", "no-store")
-		if secure {
-			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		for _, kv := range set {
+			h[kv.key] = kv.value
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// header is one header, its key canonical and its value a full slice.
+type header struct {
+	key   string
+	value []string
+}
+
+var securityHeaders = []header{
+	{"Content-Security-Policy", []string{ContentSecurityPolicy}},
+	{"X-Frame-Options", []string{"DENY"}},
+	{"X-Content-Type-Options", []string{"nosniff"}},
+	{"Referrer-Policy", []string{"no-referrer"}},
+	{"Cache-Control", []string{"no-store"}},
 }
