@@ -25,6 +25,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -59,6 +60,9 @@ type result struct {
 	// the neighbours than events per second do: compare builds by them.
 	ServerCPUPerEventUs float64 `json:"server_cpu_us_per_event,omitempty"`
 	ServerBytesPerEvent float64 `json:"server_bytes_written_per_event,omitempty"`
+	// The load tool's own CPU over the run, per event: what it takes of
+	// the machine it shares with the server.
+	LoaderCPUPerEventUs float64 `json:"loader_cpu_us_per_event,omitempty"`
 }
 
 func main() {
@@ -299,13 +303,18 @@ func peakRSS(pid int) float64 {
 type cpuSample struct {
 	at                       time.Time
 	total, idle, steal, proc int64
-	written                  int64 // the process's bytes written (wchar), -1: unknown
+	written                  int64         // the process's bytes written (wchar), -1: unknown
+	self                     time.Duration // this tool's CPU time
 	ok                       bool
 }
 
 // readCPU samples /proc/stat and, if pid > 0, /proc/pid/stat.
 func readCPU(pid int) cpuSample {
 	s := cpuSample{at: time.Now()}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		s.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		return s
@@ -365,6 +374,9 @@ func (s cpuSample) report(e cpuSample, r *result) {
 	r.ServerCPU = round(float64(e.proc-s.proc) / e.at.Sub(s.at).Seconds())
 	if r.Events > 0 && e.proc > s.proc {
 		r.ServerCPUPerEventUs = round(float64(e.proc-s.proc) * 1e4 / float64(r.Events))
+	}
+	if r.Events > 0 {
+		r.LoaderCPUPerEventUs = round(float64((e.self - s.self).Microseconds()) / float64(r.Events))
 	}
 	if r.Events > 0 && s.written >= 0 && e.written >= s.written {
 		r.ServerBytesPerEvent = math.Round(float64(e.written-s.written) / float64(r.Events))
