@@ -91,10 +91,12 @@ var errSuppressed = errors.New("suppressed")
 
 // resolver resolves the subjects of one group commit.
 type resolver struct {
-	tx      Tx
-	cache   *identityCache
-	created []garde.SubjectID
-	merged  [][2]garde.SubjectID // (from, into), in order
+	tx    Tx
+	cache *identityCache
+	// created are the subjects created, and when (their last-seen time)
+	created   []garde.SubjectID
+	createdAt []time.Time
+	merged    [][2]garde.SubjectID // (from, into), in order
 	// absent holds the identities that prefetch found in no subject: a
 	// look-up of one of them needs no query, until the resolver adds it or
 	// the cache's epoch moves (a merge or a replaced identity may have
@@ -184,7 +186,7 @@ func (r *resolver) create(ctx context.Context, identified bool, now time.Time) (
 	if err := r.tx.CreateSubject(ctx, s, identified, now); err != nil {
 		return "", err
 	}
-	r.created = append(r.created, s)
+	r.created, r.createdAt = append(r.created, s), append(r.createdAt, now)
 	r.cache.subjects.Add(s, subjectState{canonical: s, identified: identified})
 	return s, nil
 }

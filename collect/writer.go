@@ -594,6 +594,9 @@ func (w *Writer) commit(group []*submission) error {
 			return err
 		}
 	}
+	for i, s := range r.created { // created with their last-seen time
+		w.touched.add(s, r.createdAt[i].UnixMilli())
+	}
 	for subj, t := range seen {
 		if last, ok := w.touched.get(subj); ok && t.UnixMilli() < last+TouchInterval.Milliseconds() {
 			continue

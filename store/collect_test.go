@@ -322,10 +322,11 @@ func submitter(w *collect.Writer) func(anon string) chan error {
 	}
 }
 
-// countingStore counts the collection path's identity look-ups.
+// countingStore counts the collection path's identity look-ups and
+// last-seen updates.
 type countingStore struct {
 	*store.Collect
-	one, many atomic.Int64
+	one, many, touch atomic.Int64
 }
 
 func (c *countingStore) BeginCollect(ctx context.Context) (collect.Tx, error) {
@@ -343,6 +344,11 @@ func (t *countingTx) FindIdentity(ctx context.Context, kind string, hash []byte)
 	return t.Tx.FindIdentity(ctx, kind, hash)
 }
 
+func (t *countingTx) TouchSubject(ctx context.Context, s garde.SubjectID, seen time.Time) error {
+	t.c.touch.Add(1)
+	return t.Tx.TouchSubject(ctx, s, seen)
+}
+
 func (t *countingTx) FindIdentities(ctx context.Context, ids []collect.Identity, found func(collect.Identity, garde.SubjectID)) error {
 	t.c.many.Add(1)
 	return t.Tx.FindIdentities(ctx, ids, found)
@@ -351,7 +357,9 @@ func (t *countingTx) FindIdentities(ctx context.Context, ids []collect.Identity,
 // TestPrefetchIdentities: a group of people the writer does not know is
 // resolved with identities looked up together, none one by one, whether
 // they are new (created) or stored before the writer started (found); the
-// same people again are resolved from the cache.
+// same people again are resolved from the cache. A person created has
+// their last-seen time written with them: no update follows, while one
+// found is updated once.
 func TestPrefetchIdentities(t *testing.T) {
 	db := openData(t)
 	now := time.Now()
@@ -370,7 +378,7 @@ func TestPrefetchIdentities(t *testing.T) {
 		}
 		return n
 	}
-	for round, want := range []struct{ many int64 }{{1}, {1}} {
+	for round, want := range []struct{ many, touch int64 }{{1, 0}, {1, 100}} {
 		st := &countingStore{Collect: store.NewCollect(db)}
 		w := collect.NewWriter(st, nil, nil, func(inventory.PurposeSet) string { return "service" }, collect.WriterOptions{},
 			slog.New(slog.NewTextHandler(io.Discard, nil)), collect.NewMetrics(prometheus.NewRegistry()))
@@ -382,6 +390,9 @@ func TestPrefetchIdentities(t *testing.T) {
 		w.Close()
 		if st.one.Load() != 0 || st.many.Load() != want.many {
 			t.Errorf("round %d: %d look-ups one by one, %d together; want 0 and %d", round, st.one.Load(), st.many.Load(), want.many)
+		}
+		if st.touch.Load() != want.touch {
+			t.Errorf("round %d: %d last-seen updates, want %d", round, st.touch.Load(), want.touch)
 		}
 		if s, i := count(`SELECT count(*) FROM subjects`), count(`SELECT count(*) FROM identities`); s != 100 || i != 200 {
 			t.Fatalf("round %d: %d subjects, %d identities; want 100 and 200", round, s, i)
