@@ -423,24 +423,30 @@ func FuzzScanObject(f *testing.F) {
 
 // containers counts the non-empty objects and arrays of a trusted value.
 func containers(raw []byte) (n int) {
+	eachValue(raw, func(v []byte) {
+		if (v[0] == '{' || v[0] == '[') && skipSpace(v, 1) != len(v)-1 {
+			n++
+		}
+	})
+	return n
+}
+
+// eachValue calls fn with a trusted value and every value inside it, in
+// order, through the iterators.
+func eachValue(raw []byte, fn func(v []byte)) {
+	fn(raw)
 	switch raw[0] {
 	case '{':
 		it := newObjectIter(raw)
 		for _, v, ok := it.next(); ok; _, v, ok = it.next() {
-			n += containers(v)
+			eachValue(v, fn)
 		}
 	case '[':
 		it := newArrayIter(raw)
 		for e, ok := it.next(); ok; e, ok = it.next() {
-			n += containers(e)
+			eachValue(e, fn)
 		}
-	default:
-		return 0
 	}
-	if skipSpace(raw, 1) == len(raw)-1 {
-		return 0 // empty
-	}
-	return n + 1
 }
 
 // scanCompare checks one trusted value against encoding/json, recursively,
@@ -617,21 +623,9 @@ func BenchmarkObjectIter(b *testing.B) {
 	body := scanBatchBody(100)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
-	var walk func(raw []byte) int
-	walk = func(raw []byte) (n int) {
-		switch raw[0] {
-		case '{':
-			it := newObjectIter(raw)
-			for _, v, ok := it.next(); ok; _, v, ok = it.next() {
-				n += walk(v)
-			}
-		case '[':
-			it := newArrayIter(raw)
-			for e, ok := it.next(); ok; e, ok = it.next() {
-				n += walk(e)
-			}
-		}
-		return n + 1
+	walk := func(raw []byte) (n int) {
+		eachValue(raw, func([]byte) { n++ })
+		return n
 	}
 	for b.Loop() {
 		n := 0
