@@ -18,7 +18,10 @@ import (
 // have a value sealed, created once per group commit, and sealing.
 type Keys interface {
 	HasKey(ctx context.Context, s garde.SubjectID) (bool, error)
-	CreateKeys(ctx context.Context, subjects []garde.SubjectID) error
+	// BeginKeys makes keys for subjects that have none, usable at once;
+	// store writes them durably, and must have returned nil before
+	// anything sealed with them is committed (vault.BeginKeys).
+	BeginKeys(subjects []garde.SubjectID) (store func(context.Context) error, err error)
 	Seal(ctx context.Context, s garde.SubjectID, field string, plaintext []byte) ([]byte, error)
 	// SealFields seals in place an event's fields laid out in b from start
 	// on: garde's format 2 header, then the values in clear.
@@ -563,8 +566,22 @@ func (w *Writer) commit(group []*submission) error {
 		}
 		w.tally.Merge(s.local)
 	}
-	if err := w.ensureKeys(ctx, &r, group, subjects); err != nil {
+	storeKeys, err := w.ensureKeys(ctx, &r, group, subjects)
+	if err != nil {
 		return err
+	}
+	// the new keys are stored (a key-store transaction and its flush)
+	// while the group is sealed and inserted, and durable before it
+	// commits; on an early return, the next group waits for them too
+	var keysStored chan error
+	if storeKeys != nil {
+		keysStored = make(chan error, 1)
+		go func() { keysStored <- storeKeys(ctx) }()
+		defer func() {
+			if keysStored != nil {
+				<-keysStored
+			}
+		}()
 	}
 	seen := map[garde.SubjectID]time.Time{}
 	sources := map[string]bool{}
@@ -634,14 +651,22 @@ func (w *Writer) commit(group []*submission) error {
 			return err
 		}
 	}
+	if keysStored != nil {
+		err := <-keysStored
+		keysStored = nil
+		if err != nil {
+			return err
+		}
+	}
 	return tx.Commit()
 }
 
 // ensureKeys gives a data key to every subject of the group that is about
 // to have a personal value sealed and has none yet: keys are created when
 // first needed, so that a visitor who only sent a consent decision or
-// non-personal events costs no key (and no key-store transaction).
-func (w *Writer) ensureKeys(ctx context.Context, r *resolver, group []*submission, subjects [][]garde.SubjectID) error {
+// non-personal events costs no key (and no key-store transaction). The
+// keys are usable at once; store (nil: no key was needed) stores them.
+func (w *Writer) ensureKeys(ctx context.Context, r *resolver, group []*submission, subjects [][]garde.SubjectID) (store func(context.Context) error, err error) {
 	fresh := make(map[garde.SubjectID]bool, len(r.created))
 	for _, s := range r.created {
 		fresh[s] = true
@@ -658,7 +683,7 @@ func (w *Writer) ensureKeys(ctx context.Context, r *resolver, group []*submissio
 			if !fresh[s] {
 				ok, err := w.keys.HasKey(ctx, s)
 				if err != nil {
-					return err
+					return nil, err
 				}
 				if ok {
 					continue
@@ -668,9 +693,9 @@ func (w *Writer) ensureKeys(ctx context.Context, r *resolver, group []*submissio
 		}
 	}
 	if len(need) == 0 {
-		return nil
+		return nil, nil
 	}
-	return w.keys.CreateKeys(ctx, need)
+	return w.keys.BeginKeys(need)
 }
 
 // sealsSomething reports whether the record has a personal value to seal.
@@ -886,7 +911,10 @@ func (w *Writer) SetTrait(ctx context.Context, s garde.SubjectID, t Trait) error
 		if t.Personal {
 			ok, err := w.keys.HasKey(ctx, canonical)
 			if err == nil && !ok {
-				err = w.keys.CreateKeys(ctx, []garde.SubjectID{canonical})
+				var store func(context.Context) error
+				if store, err = w.keys.BeginKeys([]garde.SubjectID{canonical}); err == nil {
+					err = store(ctx)
+				}
 			}
 			if err != nil {
 				return nil, err

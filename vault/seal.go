@@ -144,6 +144,9 @@ func (v *Vault) HasKey(ctx context.Context, s garde.SubjectID) (bool, error) {
 	if v.cache.Contains(s) {
 		return true, nil
 	}
+	if _, ok := v.pendingKey(s); ok {
+		return true, nil
+	}
 	_, ok, err := v.ks.FindSubjectKey(ctx, s)
 	if err != nil {
 		return false, fmt.Errorf("vault: find key of %s: %w", s, err)
@@ -155,46 +158,142 @@ func (v *Vault) HasKey(ctx context.Context, s garde.SubjectID) (bool, error) {
 // wrapped in one key-store transaction (all or none) and caches them. A
 // subject that already has a key fails the whole call with ErrKeyExists;
 // a malformed subject id (see garde.SubjectID.Valid) with garde.EInvalid.
-// The collection writer calls it once per group commit for the subjects it
-// creates.
 func (v *Vault) CreateKeys(ctx context.Context, subjects []garde.SubjectID) error {
-	if len(subjects) == 0 {
-		return nil
+	k, err := v.makeKeys(subjects)
+	if err != nil {
+		return err
 	}
+	if err := k.store(ctx); err != nil {
+		return err
+	}
+	k.cache()
+	return nil
+}
+
+// BeginKeys is CreateKeys in two steps, so that a caller can seal with the
+// keys while they are being stored: it gives each subject a fresh random
+// data key that Seal, SealFields and HasKey use at once, in this process,
+// and returns store, which writes them to the key store (one transaction,
+// all or none). The caller calls store once, and commits nothing sealed
+// with the keys before store has returned nil; if it fails, the keys are
+// forgotten. The subjects must have no key (the caller created them, or
+// HasKey said so): one that has a key in the cache, or twice in subjects,
+// fails with ErrKeyExists, and store fails for one whose key is only in
+// the key store. The collection writer calls it once per group commit for
+// the subjects that need a key, and seals and inserts while store runs.
+func (v *Vault) BeginKeys(subjects []garde.SubjectID) (store func(context.Context) error, err error) {
+	k, err := v.makeKeys(subjects)
+	if err != nil {
+		return nil, err
+	}
+	v.pendingMu.Lock()
+	for i, s := range k.subjects {
+		_, dup := v.pending[s]
+		if dup || v.cache.Contains(s) {
+			for _, s := range k.subjects[:i] {
+				delete(v.pending, s)
+			}
+			v.pendingMu.Unlock()
+			k.clear()
+			return nil, ErrKeyExists
+		}
+		v.pending[s] = k.aeads[i]
+	}
+	v.pendingMu.Unlock()
+	return func(ctx context.Context) error {
+		err := k.store(ctx)
+		if err == nil {
+			k.cache()
+		}
+		v.pendingMu.Lock()
+		for _, s := range k.subjects {
+			delete(v.pending, s)
+		}
+		v.pendingMu.Unlock()
+		return err
+	}, nil
+}
+
+// pendingKey returns a key BeginKeys made and has not stored yet.
+func (v *Vault) pendingKey(s garde.SubjectID) (cipher.AEAD, bool) {
+	v.pendingMu.Lock()
+	defer v.pendingMu.Unlock()
+	a, ok := v.pending[s]
+	return a, ok
+}
+
+// newKeys are fresh data keys, not yet stored.
+type newKeys struct {
+	v        *Vault
+	subjects []garde.SubjectID
+	dks      [][]byte
+	aeads    []cipher.AEAD
+	gen      uint64 // the vault's Shred generation when they were made
+}
+
+// makeKeys checks the subjects and makes a fresh key for each.
+func (v *Vault) makeKeys(subjects []garde.SubjectID) (*newKeys, error) {
 	for _, s := range subjects {
 		if !s.Valid() {
-			return garde.Errorf(garde.EInvalid, "vault: malformed subject id")
+			return nil, garde.Errorf(garde.EInvalid, "vault: malformed subject id")
 		}
 	}
+	k := &newKeys{v: v, subjects: subjects, gen: v.gen.Load()}
+	for range subjects {
+		dk := random32()
+		k.dks = append(k.dks, dk)
+		k.aeads = append(k.aeads, newAEAD(dk))
+	}
+	return k, nil
+}
+
+// store wraps the keys under the current master key and stores them, in
+// one key-store transaction (Rotate waits meanwhile); the clear keys are
+// gone after, stored or not.
+func (k *newKeys) store(ctx context.Context) error {
+	defer k.clear()
+	if len(k.subjects) == 0 {
+		return nil
+	}
+	v := k.v
 	v.rotating.RLock()
 	defer v.rotating.RUnlock()
-	gen := v.gen.Load()
 	m := v.masters.Load().current
 	now := v.clock.Now()
-	keys := make([]WrappedKey, len(subjects))
-	aeads := make([]cipher.AEAD, len(subjects))
-	for i, s := range subjects {
-		dk := random32()
-		keys[i] = WrappedKey{Subject: s, Wrapped: m.aead.Seal(nil, nil, dk, dekAAD(s)), MasterID: m.id, Created: now}
-		aeads[i] = newAEAD(dk)
-		clear(dk)
+	keys := make([]WrappedKey, len(k.subjects))
+	for i, s := range k.subjects {
+		keys[i] = WrappedKey{Subject: s, Wrapped: m.aead.Seal(nil, nil, k.dks[i], dekAAD(s)), MasterID: m.id, Created: now}
 	}
 	if err := v.ks.CreateSubjectKeys(ctx, keys); err != nil {
 		return fmt.Errorf("vault: create %d keys: %w", len(keys), err)
 	}
+	return nil
+}
+
+// cache caches the stored keys, unless a Shred ran since they were made.
+func (k *newKeys) cache() {
+	v := k.v
 	v.cacheMu.Lock()
-	if v.gen.Load() == gen {
-		for i, s := range subjects {
-			v.cache.Add(s, aeads[i])
+	defer v.cacheMu.Unlock()
+	if v.gen.Load() == k.gen {
+		for i, s := range k.subjects {
+			v.cache.Add(s, k.aeads[i])
 		}
 	}
-	v.cacheMu.Unlock()
-	return nil
+}
+
+func (k *newKeys) clear() {
+	for _, dk := range k.dks {
+		clear(dk)
+	}
 }
 
 // dataKey returns the subject's data key, from the cache or the key store.
 func (v *Vault) dataKey(ctx context.Context, s garde.SubjectID) (cipher.AEAD, error) {
 	if a, ok := v.cache.Get(s); ok {
+		return a, nil
+	}
+	if a, ok := v.pendingKey(s); ok {
 		return a, nil
 	}
 	for attempt := 0; ; attempt++ {

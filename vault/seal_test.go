@@ -109,6 +109,76 @@ func TestSealWithoutKey(t *testing.T) {
 	}
 }
 
+// TestBeginKeys: keys made by BeginKeys seal and open at once, even once
+// evicted from a tiny cache, and are in the key store only once store has
+// returned; a failed store forgets them all; a subject that has a key
+// cached, or comes twice, is refused at once.
+func TestBeginKeys(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	mk := randomKey(t)
+	v := openVault(t, mk, openKeys(t, dir), vault.Options{CacheSize: 2})
+	other := openVault(t, mk, openKeys(t, dir), vault.Options{}) // another process on the same key store
+	ss := []garde.SubjectID{garde.NewSubjectID(), garde.NewSubjectID(), garde.NewSubjectID(), garde.NewSubjectID()}
+	store, err := v.BeginKeys(ss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := make([][]byte, len(ss))
+	for i, s := range ss {
+		if ok, err := v.HasKey(ctx, s); err != nil || !ok {
+			t.Fatalf("HasKey before store: %v, %v", ok, err)
+		}
+		sealed[i] = seal(t, v, s, "f", "before store")
+		if ok, _ := other.HasKey(ctx, s); ok {
+			t.Fatal("a key is in the key store before store ran")
+		}
+	}
+	if err := store(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range ss {
+		opens(t, v, s, "f", sealed[i], "before store")
+		opens(t, other, s, "f", sealed[i], "before store") // from the key store
+	}
+
+	t.Run("failed store forgets", func(t *testing.T) {
+		fresh := garde.NewSubjectID()
+		// ss[0]'s key is in the key store; this vault's tiny cache holds
+		// ss[2] and ss[3] at most, so BeginKeys cannot tell
+		store, err := other.BeginKeys([]garde.SubjectID{fresh})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad, err := v.BeginKeys([]garde.SubjectID{garde.NewSubjectID(), ss[0]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := bad(ctx); !errors.Is(err, vault.ErrKeyExists) {
+			t.Fatalf("store of an existing key: %v, want ErrKeyExists", err)
+		}
+		opens(t, v, ss[0], "f", sealed[0], "before store") // the stored key, not the forgotten one
+		if err := store(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("refused at once", func(t *testing.T) {
+		if _, err := other.BeginKeys([]garde.SubjectID{ss[1]}); !errors.Is(err, vault.ErrKeyExists) { // cached there
+			t.Errorf("cached subject: %v, want ErrKeyExists", err)
+		}
+		s := garde.NewSubjectID()
+		if _, err := v.BeginKeys([]garde.SubjectID{s, s}); !errors.Is(err, vault.ErrKeyExists) {
+			t.Errorf("twice: %v, want ErrKeyExists", err)
+		}
+		if ok, _ := v.HasKey(ctx, s); ok {
+			t.Error("a refused call left a key")
+		}
+		if _, err := v.BeginKeys([]garde.SubjectID{"bob@example.com"}); garde.ErrorCode(err) != garde.EInvalid {
+			t.Errorf("malformed id: %v, want invalid", err)
+		}
+	})
+}
+
 func TestCreateKeys(t *testing.T) {
 	ctx := context.Background()
 	v, mk, dir := newVault(t)

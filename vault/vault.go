@@ -100,6 +100,11 @@ type Vault struct {
 	cache   *lru.Cache[garde.SubjectID, cipher.AEAD]
 	cacheMu sync.Mutex
 	gen     atomic.Uint64
+
+	// pending holds the keys BeginKeys made and their store has not
+	// stored yet, so that they are found even if the cache evicts them
+	pendingMu sync.Mutex
+	pending   map[garde.SubjectID]cipher.AEAD
 }
 
 // master is one master key, ready to wrap and unwrap.
@@ -186,7 +191,7 @@ func Open(ctx context.Context, mk MasterKey, ks KeyStore, opts Options) (*Vault,
 	if err != nil {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
-	v := &Vault{ks: ks, clock: clockOf(opts), cache: cache}
+	v := &Vault{ks: ks, clock: clockOf(opts), cache: cache, pending: map[garde.SubjectID]cipher.AEAD{}}
 	copy(v.root[:], secret)
 	clear(secret)
 	v.masters.Store(&keyring{current: m})
