@@ -1,5 +1,7 @@
 package collect
 
+import "sync"
+
 // An arena hands out the byte buffers of one request's records (their clear
 // properties and context, their sealed fields), carved from chunks recycled
 // like request bodies, and gives every chunk back at once when the request
@@ -10,12 +12,30 @@ package collect
 // writer, which seals a large group on several goroutines at once, seals
 // on the heap. A nil arena allocates from the heap.
 //
-// The arena also keeps the index of the request's body (jsonIndex), which
-// shares its lifetime.
+// The arena also keeps the index of the request's body (jsonIndex) and the
+// list of a batch's messages, which share its lifetime. Arenas are
+// recycled (getArena, put): their lists keep their capacity.
 type arena struct {
 	cur    []byte   // the chunk being carved; len is what was handed out
 	chunks [][]byte // every chunk taken, cur included
 	ix     jsonIndex
+	batch  [][]byte // a batch's messages (decodeBatch)
+}
+
+var arenas = sync.Pool{New: func() any { return new(arena) }}
+
+// getArena returns an empty arena, recycled if one is.
+func getArena() *arena { return arenas.Get().(*arena) }
+
+// put releases the arena and recycles it, unless its lists grew past
+// what an ordinary request needs.
+func (a *arena) put() {
+	a.release()
+	clear(a.batch[:cap(a.batch)])
+	a.batch = a.batch[:0]
+	if cap(a.ix.spans) <= 1<<14 && cap(a.batch) <= 1<<12 && cap(a.chunks) <= 64 {
+		arenas.Put(a)
+	}
 }
 
 // index is the index of the request's body (nil for a nil arena).
@@ -51,6 +71,7 @@ func (a *arena) release() {
 	for _, b := range a.chunks {
 		putBody(b, c)
 	}
+	clear(a.chunks)
 	a.cur, a.chunks = nil, a.chunks[:0]
 	a.ix.reset(nil)
 }

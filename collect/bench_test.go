@@ -57,19 +57,20 @@ func BenchmarkDecodeBatch(b *testing.B) {
 	b.SetBytes(int64(len(body) / len(msgs)))
 	b.ReportAllocs()
 	b.ResetTimer()
-	var ix jsonIndex
 	for range b.N / len(msgs) {
-		if err := scanJSON(body, MaxDepth, &ix); err != nil {
+		a := getArena()
+		if err := scanJSON(body, MaxDepth, a.index()); err != nil {
 			b.Fatal(err)
 		}
-		bb, err := decodeBatch(body, &ix)
+		bb, err := decodeBatch(body, a)
 		if err != nil || len(bb.Batch) != len(msgs) {
 			b.Fatal(err)
 		}
 		for _, raw := range bb.Batch {
-			if _, err := decodeMessage(raw, "", true, &ix); err != nil {
+			if _, err := decodeMessage(raw, "", true, a.index()); err != nil {
 				b.Fatal(err)
 			}
 		}
+		a.put()
 	}
 }

@@ -66,16 +66,17 @@ func FuzzDecode(f *testing.F) {
 	src := inv.Sources[0]
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var b *batchBody
-		var ix jsonIndex
-		if scanJSON(data, MaxDepth, &ix) == nil {
-			b, _ = decodeBatch(data, &ix)
+		ba := &arena{}
+		ix := ba.index()
+		if scanJSON(data, MaxDepth, ix) == nil {
+			b, _ = decodeBatch(data, ba)
 		}
 		if b != nil {
 			sameBatch(t, data, b)
 			for _, raw := range b.Batch {
 				// a batch's message skips the checks its body passed:
 				// it must be decoded as if sent alone
-				mIn, errIn := decodeMessage(raw, "", true, &ix)
+				mIn, errIn := decodeMessage(raw, "", true, ix)
 				mAlone, errAlone := decodeMessage(raw, "", false, nil)
 				if (errIn == nil) != (errAlone == nil) {
 					t.Fatalf("message %q: in a batch %v, alone %v", raw, errIn, errAlone)

@@ -123,8 +123,8 @@ func (h *Handler) serve(r *http.Request, typ string, batch bool) (*Response, err
 	}
 	defer release()
 	// the records' buffers, given back with the body once answered
-	a := &arena{}
-	defer a.release()
+	a := getArena()
+	defer a.put()
 	received := h.Clock.Now()
 	var msgs []*Message
 	var resp Response
@@ -142,7 +142,7 @@ func (h *Handler) serve(r *http.Request, typ string, batch bool) (*Response, err
 		if err := scanJSON(body, MaxDepth, a.index()); err != nil {
 			return nil, err
 		}
-		b, err := decodeBatch(body, a.index())
+		b, err := decodeBatch(body, a)
 		if err != nil {
 			return nil, err
 		}

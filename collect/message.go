@@ -268,13 +268,18 @@ func typeError(name []byte, want string) error {
 }
 
 // decodeBatch reads the body of /v1/batch, after checkJSON (scanJSON, which
-// indexed it in ix, or nil).
-func decodeBatch(data []byte, ix *jsonIndex) (*batchBody, error) {
+// indexed it in a's index). The list of messages is a's (a may be nil).
+func decodeBatch(data []byte, a *arena) (*batchBody, error) {
 	obj, err := topObject(data)
 	if err != nil {
 		return nil, err
 	}
 	var b batchBody
+	ix := a.index()
+	if a != nil {
+		b.Batch = a.batch[:0]
+		defer func() { a.batch = b.Batch }()
+	}
 	it := ix.members(obj)
 	for k, ok := it.nextKey(); ok; k, ok = it.nextKey() {
 		name := memberName(k)

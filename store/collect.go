@@ -310,6 +310,7 @@ var qCreateEvents = multiRow(`INSERT INTO events (id, subject_id, source, type, 
 // one the last run covers) and inserts them, several per statement.
 func (t *collectTx) CreateEvents(ctx context.Context, rows []collect.EventRow) error {
 	id := t.c.db.tail.reserve(len(rows))
+	t.events = slices.Grow(t.events, len(rows))
 	return t.conn.Raw(func(dc any) error {
 		args, ints := t.c.args, t.c.ints
 		for _, n := range rowsPer { // largest first

@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/garde-privacy/garde"
 )
@@ -49,12 +50,13 @@ func (v *Vault) SealFields(ctx context.Context, s garde.SubjectID, b []byte, sta
 		return nil, err
 	}
 	aad := sealedAAD(s, b[start:h])
+	defer putAAD(aad)
 	// the version byte goes before the values, which AES-GCM then seals
 	// where they are (after the nonce it writes first)
 	b = append(b, 0)
 	copy(b[h+1:], b[h:len(b)-1])
 	b[h] = sealVersion
-	return a.Seal(b[:h+1], nil, b[h+1:], aad), nil
+	return a.Seal(b[:h+1], nil, b[h+1:], *aad), nil
 }
 
 // OpenFields calls fn with the path and plaintext of each field of sealed,
@@ -91,7 +93,9 @@ func (v *Vault) OpenFields(ctx context.Context, s garde.SubjectID, sealed []byte
 	if err != nil {
 		return err
 	}
-	plain, err := a.Open(make([]byte, 0, total), nil, body[1:], sealedAAD(s, sealed[:end]))
+	aad := sealedAAD(s, sealed[:end])
+	plain, err := a.Open(make([]byte, 0, total), nil, body[1:], *aad)
+	putAAD(aad)
 	if err != nil {
 		return fmt.Errorf("vault: open %s: %w", s, ErrTampered)
 	}
@@ -105,10 +109,22 @@ func (v *Vault) OpenFields(ctx context.Context, s garde.SubjectID, sealed []byte
 }
 
 // sealedAAD is the associated data of an event's fields sealed at once:
-// subject id + 0x00 + the header (subject ids never contain 0x00).
-func sealedAAD(s garde.SubjectID, header []byte) []byte {
-	return append(append(append(make([]byte, 0, len(s)+1+len(header)), s...), 0), header...)
+// subject id + 0x00 + the header (subject ids never contain 0x00). It is
+// built in a recycled buffer, which putAAD gives back once AES-GCM has used
+// it (it keeps nothing of it).
+func sealedAAD(s garde.SubjectID, header []byte) *[]byte {
+	p := aadBufs.Get().(*[]byte)
+	*p = append(append(append((*p)[:0], s...), 0), header...)
+	return p
 }
+
+func putAAD(p *[]byte) {
+	if cap(*p) <= 4096 {
+		aadBufs.Put(p)
+	}
+}
+
+var aadBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // Open decrypts a value sealed by Seal for the same subject and field. It
 // fails with ErrShredded if the subject's key was destroyed and with
