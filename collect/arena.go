@@ -19,7 +19,18 @@ type arena struct {
 	cur    []byte   // the chunk being carved; len is what was handed out
 	chunks [][]byte // every chunk taken, cur included
 	ix     jsonIndex
-	batch  [][]byte // a batch's messages (decodeBatch)
+	batch  [][]byte  // a batch's messages (decodeBatch)
+	msgs   []Message // the request's messages, decoded
+}
+
+// messages returns n zero Messages, the arena's.
+func (a *arena) messages(n int) []Message {
+	if cap(a.msgs) < n {
+		a.msgs = make([]Message, n)
+	}
+	a.msgs = a.msgs[:n]
+	clear(a.msgs)
+	return a.msgs
 }
 
 var arenas = sync.Pool{New: func() any { return new(arena) }}
@@ -33,7 +44,8 @@ func (a *arena) put() {
 	a.release()
 	clear(a.batch[:cap(a.batch)])
 	a.batch = a.batch[:0]
-	if cap(a.ix.spans) <= 1<<14 && cap(a.batch) <= 1<<12 && cap(a.chunks) <= 64 {
+	clear(a.msgs)
+	if cap(a.ix.spans) <= 1<<14 && cap(a.batch) <= 1<<12 && cap(a.msgs) <= 1<<12 && cap(a.chunks) <= 64 {
 		arenas.Put(a)
 	}
 }

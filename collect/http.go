@@ -130,8 +130,8 @@ func (h *Handler) serve(r *http.Request, typ string, batch bool) (*Response, err
 	var resp Response
 	key, _, hasBasic := r.BasicAuth()
 	if !batch {
-		m, err := decodeMessage(body, typ, false, a.index())
-		if err != nil {
+		m := &a.messages(1)[0]
+		if err := m.read(body, typ, false, a.index()); err != nil {
 			return nil, err
 		}
 		msgs = []*Message{m}
@@ -149,9 +149,11 @@ func (h *Handler) serve(r *http.Request, typ string, batch bool) (*Response, err
 		if !hasBasic {
 			key = b.WriteKey
 		}
+		slab := a.messages(len(b.Batch))
+		msgs = make([]*Message, 0, len(b.Batch))
 		for i, raw := range b.Batch {
-			m, err := decodeMessage(raw, "", true, a.index())
-			if err != nil {
+			m := &slab[i]
+			if err := m.read(raw, "", true, a.index()); err != nil {
 				resp.Rejected = append(resp.Rejected, Rejected{Index: i, MessageID: messageID(raw), Error: api.Detail(err)})
 				h.Metrics.Rejected.WithLabelValues(garde.ErrorCode(err)).Inc()
 				msgs = append(msgs, nil)

@@ -129,25 +129,30 @@ type batchBody struct {
 // syntax and depth hold for every part of it), indexed in ix; otherwise
 // data is checked here, and indexed in ix if it is not nil.
 func decodeMessage(data []byte, typ string, inBatch bool, ix *jsonIndex) (*Message, error) {
+	m := new(Message)
+	if err := m.read(data, typ, inBatch, ix); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// read is decodeMessage into m, a zero Message.
+func (m *Message) read(data []byte, typ string, inBatch bool, ix *jsonIndex) error {
 	if len(data) > MaxEvent {
-		return nil, garde.Errorf(garde.ETooLarge, "event is larger than %d bytes", MaxEvent)
+		return garde.Errorf(garde.ETooLarge, "event is larger than %d bytes", MaxEvent)
 	}
 	if !inBatch {
 		if err := scanJSON(data, MaxDepth, ix); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	var m Message
 	if err := m.decode(data, ix); err != nil {
-		return nil, err
+		return err
 	}
 	if typ != "" {
 		m.Type = typ
 	}
-	if err := m.validate(); err != nil {
-		return nil, err
-	}
-	return &m, nil
+	return m.validate()
 }
 
 // decode reads the envelope of a message that passed checkJSON, in one walk
