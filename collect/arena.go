@@ -21,6 +21,34 @@ type arena struct {
 	ix     jsonIndex
 	batch  [][]byte  // a batch's messages (decodeBatch)
 	msgs   []Message // the request's messages, decoded
+	recs   []Record  // their records
+	vals   []Value   // the records' personal values (values)
+}
+
+// records returns an empty list with room for n Records, the arena's.
+func (a *arena) records(n int) []Record {
+	if a == nil {
+		return make([]Record, 0, n)
+	}
+	if cap(a.recs) < n {
+		a.recs = make([]Record, 0, n)
+	}
+	return a.recs[:0]
+}
+
+// values returns an empty list of personal values with room for n, carved
+// from the arena's (appending past n moves it to the heap).
+func (a *arena) values(n int) []Value {
+	if a == nil {
+		return make([]Value, 0, n)
+	}
+	if cap(a.vals)-len(a.vals) < n {
+		// a new block: the lists carved from the old one keep it
+		a.vals = make([]Value, 0, max(64*n, 2*cap(a.vals)))
+	}
+	at := len(a.vals)
+	a.vals = a.vals[:at+n]
+	return a.vals[at : at : at+n]
 }
 
 // messages returns n zero Messages, the arena's.
@@ -45,7 +73,11 @@ func (a *arena) put() {
 	clear(a.batch[:cap(a.batch)])
 	a.batch = a.batch[:0]
 	clear(a.msgs)
-	if cap(a.ix.spans) <= 1<<14 && cap(a.batch) <= 1<<12 && cap(a.msgs) <= 1<<12 && cap(a.chunks) <= 64 {
+	clear(a.recs[:cap(a.recs)])
+	clear(a.vals)
+	a.vals = a.vals[:0]
+	if cap(a.ix.spans) <= 1<<14 && cap(a.batch) <= 1<<12 && cap(a.msgs) <= 1<<12 && cap(a.recs) <= 1<<12 &&
+		cap(a.vals) <= 1<<15 && cap(a.chunks) <= 64 {
 		arenas.Put(a)
 	}
 }

@@ -174,7 +174,7 @@ func (h *Handler) serve(r *http.Request, typ string, batch bool) (*Response, err
 		return nil, err
 	}
 	local := &Tally{}
-	recs := make([]Record, 0, len(msgs))
+	recs := a.records(len(msgs))
 	for i, m := range msgs {
 		if m == nil {
 			continue

@@ -218,7 +218,7 @@ func (p *Pipeline) keep(rec *Record, clear *object, prefix string, f *inventory.
 		rec.Purposes |= f.Purposes
 		if f.Personal() {
 			if rec.Personal == nil {
-				rec.Personal = make([]Value, 0, 8) // (most events have fewer personal values)
+				rec.Personal = rec.arena.values(8) // (most events have fewer personal values)
 			}
 			rec.Personal = append(rec.Personal, Value{Path: f.Path(prefix), JSON: raw, Purposes: f.Purposes})
 			return true
