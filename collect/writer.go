@@ -142,6 +142,10 @@ type Writer struct {
 	audit  GroupAudit
 	merged [][2]garde.SubjectID
 	rows   []EventRow // the group's events, written together
+	// seen and todo are the group's last-seen times and records to seal
+	// (commit)
+	seen map[garde.SubjectID]time.Time
+	todo []toSeal
 	// touched remembers the last_seen time last written per subject, so that
 	// a subject's row is updated at most once per TouchInterval.
 	touched touchMemo
@@ -242,6 +246,7 @@ func NewWriter(st Store, keys Keys, gate Gate, purposes func(inventory.PurposeSe
 		ids:   newIdentityCache(200_000),
 	}
 	w.touched = newTouchMemo(200_000)
+	w.seen = map[garde.SubjectID]time.Time{}
 	if sy, ok := st.(Syncer); ok {
 		w.syncer, w.toSync, w.synced = sy, make(chan committed, 64), make(chan struct{})
 		go w.syncLoop()
@@ -583,9 +588,17 @@ func (w *Writer) commit(group []*submission) error {
 			}
 		}()
 	}
-	seen := map[garde.SubjectID]time.Time{}
+	// the group's lists and map are the writer's, reused (cleared when
+	// the group is done: they point into the requests' records)
+	seen, todo := w.seen, w.todo[:0]
+	defer func() {
+		if clear(seen); len(todo) > 4096 { // a map walks all it ever held
+			w.seen = map[garde.SubjectID]time.Time{}
+		}
+		clear(todo)
+		w.todo = todo[:0]
+	}()
 	sources := map[string]bool{}
-	var todo []toSeal
 	for i, s := range group {
 		for j := range s.recs {
 			if subjects[i][j] != "" { // "": a suppressed person
