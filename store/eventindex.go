@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -394,6 +395,17 @@ func allIDs(byS map[garde.SubjectID][]int64) []int64 {
 // jsonList is a list of ids as a JSON array for json_each, bound as text:
 // SQLite reads a blob as JSONB.
 func jsonList[T int64 | garde.SubjectID](list []T) string {
+	if ids, ok := any(list).([]int64); ok && ids != nil { // the common case, without reflection
+		b := make([]byte, 0, 2+8*len(ids))
+		b = append(b, '[')
+		for i, id := range ids {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, id, 10)
+		}
+		return string(append(b, ']'))
+	}
 	b, _ := json.Marshal(list) // numbers or strings: cannot fail
 	return string(b)
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -481,4 +482,18 @@ func setRuns(t *testing.T, events, chunk, perEvent int, wait bool) {
 	e, c, p, w := runEvents, runChunk, runPerEvent, sortWait
 	t.Cleanup(func() { runEvents, runChunk, runPerEvent, sortWait = e, c, p, w })
 	runEvents, runChunk, runPerEvent, sortWait = events, chunk, perEvent, wait
+}
+
+// TestJSONList: the lists of the index are JSON arrays, as encoding/json
+// writes them.
+func TestJSONList(t *testing.T) {
+	for _, ids := range [][]int64{nil, {}, {7}, {1, 22, -3, 9_007_199_254_740_993}} {
+		want, _ := json.Marshal(ids)
+		if got := jsonList(ids); got != string(want) {
+			t.Errorf("jsonList(%v) = %s, want %s", ids, got, want)
+		}
+	}
+	if got := jsonList([]garde.SubjectID{"s_a", "s_b"}); got != `["s_a","s_b"]` {
+		t.Errorf("subjects: %s", got)
+	}
 }
