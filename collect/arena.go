@@ -13,8 +13,10 @@ import "sync"
 // on the heap. A nil arena allocates from the heap.
 //
 // The arena also keeps the index of the request's body (jsonIndex) and the
-// list of a batch's messages, which share its lifetime. Arenas are
-// recycled (getArena, put): their lists keep their capacity.
+// request's lists (the batch's raw messages, the messages decoded, their
+// records and personal values), which share its lifetime: the writer
+// answers a submission once done with its records. Arenas are recycled
+// (getArena, put): their lists keep their capacity.
 type arena struct {
 	cur    []byte   // the chunk being carved; len is what was handed out
 	chunks [][]byte // every chunk taken, cur included
