@@ -14,17 +14,31 @@ import "sync"
 //
 // The arena also keeps the index of the request's body (jsonIndex) and the
 // request's lists (the batch's raw messages, the messages decoded, their
-// records and personal values), which share its lifetime: the writer
+// records, personal values and presealed parts), which share its lifetime: the writer
 // answers a submission once done with its records. Arenas are recycled
 // (getArena, put): their lists keep their capacity.
 type arena struct {
 	cur    []byte   // the chunk being carved; len is what was handed out
 	chunks [][]byte // every chunk taken, cur included
 	ix     jsonIndex
-	batch  [][]byte  // a batch's messages (decodeBatch)
-	msgs   []Message // the request's messages, decoded
-	recs   []Record  // their records
-	vals   []Value   // the records' personal values (values)
+	batch  [][]byte    // a batch's messages (decodeBatch)
+	msgs   []Message   // the request's messages, decoded
+	recs   []Record    // their records
+	vals   []Value     // the records' personal values (values)
+	pres   []presealed // the records sealed in the request (presealed)
+}
+
+// presealed returns a zero presealed record, the arena's.
+func (a *arena) presealed() *presealed {
+	if a == nil {
+		return new(presealed)
+	}
+	if len(a.pres) == cap(a.pres) {
+		// a new block: the records that point into the old one keep it
+		a.pres = make([]presealed, 0, max(128, 2*cap(a.pres)))
+	}
+	a.pres = a.pres[:len(a.pres)+1]
+	return &a.pres[len(a.pres)-1]
 }
 
 // records returns an empty list with room for n Records, the arena's.
@@ -78,8 +92,10 @@ func (a *arena) put() {
 	clear(a.recs[:cap(a.recs)])
 	clear(a.vals)
 	a.vals = a.vals[:0]
+	clear(a.pres)
+	a.pres = a.pres[:0]
 	if cap(a.ix.spans) <= 1<<14 && cap(a.batch) <= 1<<12 && cap(a.msgs) <= 1<<12 && cap(a.recs) <= 1<<12 &&
-		cap(a.vals) <= 1<<15 && cap(a.chunks) <= 64 {
+		cap(a.vals) <= 1<<15 && cap(a.pres) <= 1<<12 && cap(a.chunks) <= 64 {
 		arenas.Put(a)
 	}
 }

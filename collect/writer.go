@@ -348,7 +348,8 @@ func (w *Writer) Preseal(ctx context.Context, recs []Record) (n int) {
 			continue
 		}
 		if sr := w.seal(ctx, subj, rec, rec.arena); sr.err == nil {
-			rec.pre = &presealed{subject: subj, epoch: epoch, sealed: sr}
+			rec.pre = rec.arena.presealed()
+			*rec.pre = presealed{subject: subj, epoch: epoch, sealed: sr}
 			n++
 		}
 	}
