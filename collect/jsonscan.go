@@ -148,9 +148,8 @@ func scanInto(data []byte, maxDepth int, ix *jsonIndex) error {
 // address; bytes from elsewhere are scanned as before. The zero value, or
 // nil, knows nothing.
 type jsonIndex struct {
-	base  uintptr // the body's first byte
-	n     int     // the body's length
-	spans []span  // in the order the containers open: by start
+	body  []byte // the body indexed (nil: none)
+	spans []span // in the order the containers open: by start
 }
 
 // span is one container: its first byte and the index just past its last,
@@ -159,18 +158,21 @@ type span struct{ start, end int32 }
 
 // reset makes ix the index of data, empty until scanJSON fills it.
 func (ix *jsonIndex) reset(data []byte) {
-	ix.base, ix.n, ix.spans = uintptr(unsafe.Pointer(unsafe.SliceData(data))), len(data), ix.spans[:0]
+	ix.body, ix.spans = data, ix.spans[:0]
 	if len(data) > math.MaxInt32 {
-		ix.n = 0 // (no body is that large) an index that knows nothing
+		ix.body = nil // (no body is that large) an index that knows nothing
 	}
 }
 
 // skip is skipValue for data[i:], which is trusted: in one look-up when
 // data[i] opens a container the index knows.
 func (ix *jsonIndex) skip(data []byte, i int) int {
-	if ix != nil && i < len(data) && (data[i] == '{' || data[i] == '[') {
-		off := int(uintptr(unsafe.Pointer(&data[i])) - ix.base)
-		if uint(off) < uint(ix.n) {
+	if ix != nil && len(ix.body) > 0 && i < len(data) && (data[i] == '{' || data[i] == '[') {
+		// where data[i] is in the body, if it is: both addresses are
+		// taken here, together (a goroutine's stack, which may hold
+		// either, moves only between calls)
+		off := int(uintptr(unsafe.Pointer(&data[i])) - uintptr(unsafe.Pointer(&ix.body[0])))
+		if uint(off) < uint(len(ix.body)) {
 			sp := ix.spans
 			lo, hi := 0, len(sp)
 			for lo < hi {

@@ -674,7 +674,7 @@ func TestJSONIndex(t *testing.T) {
 	if got := ix.skip(msg[:10], 0); got != skipValue(msg[:10], 0) {
 		t.Fatalf("skip past the end of a cut slice: %d", got)
 	}
-	if err := scanJSON([]byte(`{"a":[1,`), MaxDepth, &ix); err == nil || len(ix.spans) != 0 || ix.n != 0 {
+	if err := scanJSON([]byte(`{"a":[1,`), MaxDepth, &ix); err == nil || len(ix.spans) != 0 || ix.body != nil {
 		t.Fatalf("refused body: %v, index %+v", err, ix)
 	}
 	if got := (*jsonIndex)(nil).skip(msg, 0); got != len(`{"a":{"b":[1,2]},"c":"}"}`) {
