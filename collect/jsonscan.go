@@ -12,9 +12,11 @@ package collect
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"math"
 	"math/bits"
+	"slices"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -173,18 +175,8 @@ func (ix *jsonIndex) skip(data []byte, i int) int {
 		// either, moves only between calls)
 		off := int(uintptr(unsafe.Pointer(&data[i])) - uintptr(unsafe.Pointer(&ix.body[0])))
 		if uint(off) < uint(len(ix.body)) {
-			sp := ix.spans
-			lo, hi := 0, len(sp)
-			for lo < hi {
-				m := int(uint(lo+hi) >> 1)
-				if int(sp[m].start) < off {
-					lo = m + 1
-				} else {
-					hi = m
-				}
-			}
-			if lo < len(sp) && int(sp[lo].start) == off {
-				if end := i + int(sp[lo].end) - off; end <= len(data) {
+			if k, ok := slices.BinarySearchFunc(ix.spans, int32(off), func(s span, at int32) int { return cmp.Compare(s.start, at) }); ok {
+				if end := i + int(ix.spans[k].end) - off; end <= len(data) {
 					return end
 				}
 			}

@@ -65,12 +65,7 @@ type Object []byte
 
 // members walks the object's members: raw keys (still escaped) and raw
 // values.
-func (o Object) members() objectIter {
-	if len(o) == 0 {
-		return objectIter{}
-	}
-	return newObjectIter(o)
-}
+func (o Object) members() objectIter { return (*jsonIndex)(nil).members(o) }
 
 // get returns the raw value of the member named key (the last one, as a
 // JSON decoder keeps), or nil.

@@ -18,6 +18,7 @@ import (
 // have a value sealed, created once per group commit, and sealing.
 type Keys interface {
 	HasKey(ctx context.Context, s garde.SubjectID) (bool, error)
+	CreateKeys(ctx context.Context, subjects []garde.SubjectID) error
 	// BeginKeys makes keys for subjects that have none, usable at once;
 	// store writes them durably, and must have returned nil before
 	// anything sealed with them is committed (vault.BeginKeys).
@@ -579,15 +580,12 @@ func (w *Writer) commit(group []*submission) error {
 	// the new keys are stored (a key-store transaction and its flush)
 	// while the group is sealed and inserted, and durable before it
 	// commits; on an early return, the next group waits for them too
-	var keysStored chan error
+	keysStored := func() error { return nil }
 	if storeKeys != nil {
-		keysStored = make(chan error, 1)
-		go func() { keysStored <- storeKeys(ctx) }()
-		defer func() {
-			if keysStored != nil {
-				<-keysStored
-			}
-		}()
+		done := make(chan error, 1)
+		go func() { done <- storeKeys(ctx) }()
+		keysStored = sync.OnceValue(func() error { return <-done })
+		defer keysStored()
 	}
 	// the group's lists and map are the writer's, reused (cleared when
 	// the group is done: they point into the requests' records)
@@ -665,12 +663,8 @@ func (w *Writer) commit(group []*submission) error {
 			return err
 		}
 	}
-	if keysStored != nil {
-		err := <-keysStored
-		keysStored = nil
-		if err != nil {
-			return err
-		}
+	if err := keysStored(); err != nil {
+		return err
 	}
 	return tx.Commit()
 }
@@ -925,10 +919,7 @@ func (w *Writer) SetTrait(ctx context.Context, s garde.SubjectID, t Trait) error
 		if t.Personal {
 			ok, err := w.keys.HasKey(ctx, canonical)
 			if err == nil && !ok {
-				var store func(context.Context) error
-				if store, err = w.keys.BeginKeys([]garde.SubjectID{canonical}); err == nil {
-					err = store(ctx)
-				}
+				err = w.keys.CreateKeys(ctx, []garde.SubjectID{canonical})
 			}
 			if err != nil {
 				return nil, err

@@ -145,8 +145,8 @@ func OpenSQLite(ctx context.Context, path, set string) (*DB, error) {
 // ~2,500 frames (40 MB), 20–300 ms of a core taken at once, and collection
 // halved its throughput in the 100 ms that followed, which made its p99.
 // In smaller pieces, the same work shows less: 16 × 100 event batches,
-// warm, p99 55–75 ms at 500 ms (6 runs), 49–60 at 100 ms, 48–54 at 50 ms
-// (3 runs each, alternated).
+// warm, p99 55–75 ms at 500 ms (6 runs), 49–60 at 100 ms (6 runs), 48–54
+// at 50 ms (3 runs), alternated.
 var checkpointEvery = 50 * time.Millisecond
 
 // checkpointer copies the write-ahead log into the database file in the

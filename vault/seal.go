@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/garde-privacy/garde"
@@ -203,19 +204,17 @@ func (v *Vault) BeginKeys(subjects []garde.SubjectID) (store func(context.Contex
 		return nil, err
 	}
 	v.pendingMu.Lock()
+	defer v.pendingMu.Unlock()
 	for i, s := range k.subjects {
-		_, dup := v.pending[s]
-		if dup || v.cache.Contains(s) {
-			for _, s := range k.subjects[:i] {
-				delete(v.pending, s)
-			}
-			v.pendingMu.Unlock()
+		_, pending := v.pending[s]
+		if pending || v.cache.Contains(s) || slices.Contains(k.subjects[:i], s) {
 			k.clear()
 			return nil, ErrKeyExists
 		}
+	}
+	for i, s := range k.subjects {
 		v.pending[s] = k.aeads[i]
 	}
-	v.pendingMu.Unlock()
 	return func(ctx context.Context) error {
 		err := k.store(ctx)
 		if err == nil {
